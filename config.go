@@ -1,0 +1,350 @@
+package cors
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// config is a CORS policy as the user wrote it, free of Caddy's types, with
+// the fields of Handler. Compiling it checks every value and reports every
+// problem at once.
+type config struct {
+	AllowedOrigins             []string
+	AllowedOriginRegexps       []string
+	AllowedMethods             []string
+	AllowedHeaders             []string
+	ExposedHeaders             []string
+	AllowCredentials           bool
+	MaxAge                     *time.Duration // nil: no Access-Control-Max-Age
+	PreflightStatus            int            // 0: the default
+	OptionsPassthrough         bool
+	AllowPrivateNetwork        bool
+	AllowInsecureOrigins       bool
+	AllowPublicSuffixWildcards bool
+}
+
+// JSON names of the fields, as problems name them.
+const (
+	fieldOrigins       = "allowed_origins"
+	fieldOriginRegexps = "allowed_origin_regexps"
+	fieldMethods       = "allowed_methods"
+	fieldHeaders       = "allowed_headers"
+	fieldExposed       = "exposed_headers"
+	fieldMaxAge        = "max_age"
+	fieldStatus        = "preflight_status"
+)
+
+const (
+	// defaultPreflightStatus answers a successful preflight: no content.
+	defaultPreflightStatus = http.StatusNoContent
+
+	// maxMaxAge is the longest preflight cache lifetime any browser honours
+	// (Firefox; Chromium stops at two hours).
+	// https://fetch.spec.whatwg.org/#http-access-control-max-age
+	maxMaxAge = 24 * time.Hour
+)
+
+// problem is one reason a configuration is refused.
+type problem struct {
+	field string // JSON name of the field
+	index int    // position of the value in a list field, or -1
+	value string // the offending value, as written
+	from  string // the placeholder value expanded to, if any
+	msg   string // what is wrong and what to write instead
+}
+
+// describe writes the problem after the name of its field.
+func (p problem) describe(field string) string {
+	s := field + ": "
+	if p.index >= 0 {
+		s += strconv.Quote(p.value) + " "
+		if p.from != "" && p.from != p.value {
+			s += "(from " + strconv.Quote(p.from) + ") "
+		}
+	}
+	return s + p.msg
+}
+
+// policyError lists every problem of a refused configuration.
+type policyError struct {
+	problems []problem
+}
+
+func (e *policyError) Error() string {
+	lines := make([]string, len(e.problems))
+	for i, p := range e.problems {
+		lines[i] = p.describe(p.field)
+	}
+	return joinProblems(lines)
+}
+
+// joinProblems writes one problem as it is, several as a list.
+func joinProblems(lines []string) string {
+	if len(lines) == 1 {
+		return lines[0]
+	}
+	return fmt.Sprintf("%d problems in the CORS policy:\n\t%s", len(lines), strings.Join(lines, "\n\t"))
+}
+
+// compileOptions tunes compile for the Caddyfile adapter, which runs before
+// placeholders can be expanded.
+type compileOptions struct {
+	// skipPlaceholders leaves unchecked the values that hold a placeholder,
+	// counting them as present; Provision checks them once expanded.
+	skipPlaceholders bool
+}
+
+// compiler gathers problems and warnings while a config is compiled.
+type compiler struct {
+	opts     compileOptions
+	problems []problem
+	warnings []string
+}
+
+func (c *compiler) refuse(field string, index int, value, format string, args ...any) {
+	c.problems = append(c.problems, problem{field: field, index: index, value: value, msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *compiler) warn(format string, args ...any) {
+	c.warnings = append(c.warnings, fmt.Sprintf(format, args...))
+}
+
+// deferred reports whether value holds a placeholder that is left for
+// Provision to expand and check.
+func (c *compiler) deferred(value string) bool {
+	return c.opts.skipPlaceholders && hasPlaceholder(value)
+}
+
+// hasPlaceholder reports whether s holds a Caddy placeholder such as
+// {env.ORIGIN}.
+func hasPlaceholder(s string) bool {
+	i := strings.IndexByte(s, '{')
+	return i >= 0 && strings.IndexByte(s[i:], '}') > 0
+}
+
+// compile checks cfg and builds the policy that decides requests. It
+// returns warnings for what is allowed but probably not meant, and a
+// *policyError naming every problem when cfg is refused.
+func compile(cfg config, opts compileOptions) (*policy, []string, error) {
+	c := &compiler{opts: opts}
+	p := &policy{
+		credentials:     cfg.AllowCredentials,
+		passthrough:     cfg.OptionsPassthrough,
+		privateNetwork:  cfg.AllowPrivateNetwork,
+		preflightStatus: defaultPreflightStatus,
+	}
+	c.origins(cfg, p)
+	c.regexps(cfg, p)
+	if !p.anyOrigin && len(cfg.AllowedOrigins) == 0 && len(cfg.AllowedOriginRegexps) == 0 {
+		c.refuse(fieldOrigins, -1, "", `no origin is allowed, so the handler would do nothing: list the origins of your pages, `+
+			`such as "https://app.example.com" (Caddyfile: cors https://app.example.com), or allow any origin with "*" (Caddyfile: origins *)`)
+	}
+	c.methods(cfg, p)
+	c.headers(cfg, p)
+	c.exposed(cfg, p)
+	if d := cfg.MaxAge; d != nil {
+		switch {
+		case *d < 0:
+			c.refuse(fieldMaxAge, -1, "", "%v is negative: write 0 to forbid caching preflights, or a duration such as 10m", *d)
+		case *d > maxMaxAge:
+			c.refuse(fieldMaxAge, -1, "", "%v is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less", *d)
+		case *d%time.Second != 0:
+			c.refuse(fieldMaxAge, -1, "", "%v is not a whole number of seconds, the unit of Access-Control-Max-Age: write %v", *d, d.Truncate(time.Second))
+		default:
+			p.maxAge = strconv.FormatInt(int64(*d/time.Second), 10)
+		}
+	}
+	if s := cfg.PreflightStatus; s != 0 {
+		if s < 200 || s > 299 {
+			c.refuse(fieldStatus, -1, "", "%d is not a success: browsers accept a preflight only with a status from 200 to 299; write 204 (the default) or 200", s)
+		} else {
+			p.preflightStatus = s
+		}
+	}
+	p.preflightVary = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+	if p.privateNetwork {
+		p.preflightVary += ", Access-Control-Request-Private-Network"
+	}
+	if len(c.problems) > 0 {
+		return nil, c.warnings, &policyError{problems: c.problems}
+	}
+	return p, c.warnings, nil
+}
+
+// origins compiles allowed_origins.
+func (c *compiler) origins(cfg config, p *policy) {
+	seen := make(map[string]string)
+	for i, s := range cfg.AllowedOrigins {
+		if s == "*" {
+			if cfg.AllowCredentials {
+				c.refuse(fieldOrigins, i, s, `cannot be combined with credentials: browsers refuse "*" on a credentialed request, `+
+					`and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials`)
+			}
+			p.anyOrigin = true
+			continue
+		}
+		if c.deferred(s) {
+			continue
+		}
+		o, err := parseOriginPattern(s)
+		if err != nil {
+			c.refuse(fieldOrigins, i, s, "%v", err)
+			continue
+		}
+		key := o.String()
+		if first, dup := seen[key]; dup {
+			c.warn("origin %q repeats %q: it is listed once", s, first)
+			continue
+		}
+		seen[key] = s
+		if cfg.AllowCredentials {
+			c.credentialedOrigin(i, s, o, cfg)
+		}
+		p.origins.add(o)
+	}
+	if p.anyOrigin && len(seen) > 0 {
+		c.warn(`allowed_origins holds "*" with other origins, which "*" already allows`)
+	}
+}
+
+// credentialedOrigin refuses origins that are unsafe to trust with
+// credentials, unless the configuration opts out.
+func (c *compiler) credentialedOrigin(i int, s string, o originPattern, cfg config) {
+	if o.scheme == "http" && !o.isLoopback() && !cfg.AllowInsecureOrigins {
+		secure := originPattern{scheme: "https", host: o.host, subdomains: o.subdomains}
+		if o.port == "*" {
+			secure.port = "*"
+		}
+		c.refuse(fieldOrigins, i, s, "is not a secure origin: with credentials, a network attacker who injects a script into "+
+			"that plain-http page can read your users' responses; serve the page over https and write %q, "+
+			"or set allow_insecure_origins if you accept that risk", secure.String())
+	}
+	if o.subdomains && !cfg.AllowPublicSuffixWildcards && !o.isLoopback() {
+		if suffix, _ := publicsuffix.PublicSuffix(o.host); suffix == o.host {
+			c.refuse(fieldOrigins, i, s, "allows every site under %q, a public suffix under which anyone can register a name; "+
+				"with credentials, list the sites you trust (such as %q), or set allow_public_suffix_wildcards if you accept that risk",
+				o.host, o.scheme+"://yours."+o.host)
+		}
+	}
+}
+
+// regexps compiles allowed_origin_regexps.
+func (c *compiler) regexps(cfg config, p *policy) {
+	for i, expr := range cfg.AllowedOriginRegexps {
+		if c.opts.skipPlaceholders && isWholePlaceholder(expr) {
+			continue
+		}
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			c.refuse(fieldOriginRegexps, i, expr, "does not compile: %v", err)
+			continue
+		}
+		prefix, _ := re.LiteralPrefix()
+		scheme, _, ok := strings.Cut(prefix, "://")
+		if !ok || !isScheme(scheme) || scheme != strings.ToLower(scheme) {
+			c.refuse(fieldOriginRegexps, i, expr, `does not begin with a fixed lower-case scheme and "://", so it could match other schemes `+
+				`than you meant: write one regexp per scheme, such as "^https://[a-z0-9-]+\\.example\\.com$"`)
+			continue
+		}
+		if cfg.AllowCredentials && scheme == "http" && !cfg.AllowInsecureOrigins {
+			c.refuse(fieldOriginRegexps, i, expr, `matches plain-http origins, which are not secure with credentials: match "https://" `+
+				`instead, use an origin pattern such as "http://localhost:*" for local development, or set allow_insecure_origins`)
+			continue
+		}
+		// Anchoring makes the regexp match the whole Origin, never a part of
+		// it such as the "https://example.com" in "https://example.com.evil".
+		p.origins.addRegexp(regexp.MustCompile(`^(?:`+expr+`)$`), scheme)
+	}
+}
+
+// isWholePlaceholder reports whether s is one placeholder and nothing else,
+// the only form expanded in a regexp (whose braces are otherwise repetition
+// counts such as {2,3}).
+func isWholePlaceholder(s string) bool {
+	return len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' && strings.Count(s, "{") == 1 && strings.Count(s, "}") == 1
+}
+
+// methods compiles allowed_methods.
+func (c *compiler) methods(cfg config, p *policy) {
+	for i, m := range cfg.AllowedMethods {
+		switch {
+		case m == "*":
+			p.anyMethod = true
+		case c.deferred(m):
+		case !isToken(m):
+			c.refuse(fieldMethods, i, m, "is not a method name: a method is a token of letters, digits and !#$%%&'*+-.^_`|~")
+		case isForbiddenMethod(m):
+			c.refuse(fieldMethods, i, m, "is a method that browsers never send (fetch() refuses CONNECT, TRACE and TRACK): remove it")
+		case normalizeMethod(m) != m:
+			c.refuse(fieldMethods, i, m, "never reaches the server in this case: fetch() sends it as %q, and methods are case-sensitive; write %q",
+				normalizeMethod(m), normalizeMethod(m))
+		default:
+			if u := strings.ToUpper(m); u != m {
+				c.warn("method %q is case-sensitive and allows only fetch() calls that write it so; write %q to allow %s", m, u, u)
+			}
+			if p.methods == nil {
+				p.methods = make(map[string]struct{})
+			}
+			p.methods[m] = struct{}{}
+		}
+	}
+}
+
+// headers compiles allowed_headers.
+func (c *compiler) headers(cfg config, p *policy) {
+	for i, h := range cfg.AllowedHeaders {
+		switch {
+		case h == "*":
+			p.anyHeader = true
+		case c.deferred(h):
+		case !isToken(h):
+			c.refuse(fieldHeaders, i, h, "is not a header name: a header name is a token of letters, digits and !#$%%&'*+-.^_`|~")
+		case isForbiddenRequestHeader(h):
+			c.refuse(fieldHeaders, i, h, "is a header that browsers never let scripts send, so no preflight asks for it: remove it")
+		default:
+			lower := strings.ToLower(h)
+			if p.headers == nil {
+				p.headers = make(map[string]struct{})
+			}
+			p.headers[lower] = struct{}{}
+			p.maxHeaderLen = max(p.maxHeaderLen, len(lower))
+		}
+	}
+	_, p.authorization = p.headers[nonWildcardRequestHeader]
+}
+
+// exposed compiles exposed_headers.
+func (c *compiler) exposed(cfg config, p *policy) {
+	var names []string
+	seen := make(map[string]bool)
+	all := false
+	for i, h := range cfg.ExposedHeaders {
+		switch {
+		case h == "*":
+			if cfg.AllowCredentials {
+				c.refuse(fieldExposed, i, h, `means "all headers" only without credentials; with credentials browsers read it as a header named "*": `+
+					`list the headers scripts may read`)
+			}
+			all = true
+		case c.deferred(h):
+		case !isToken(h):
+			c.refuse(fieldExposed, i, h, "is not a header name: a header name is a token of letters, digits and !#$%%&'*+-.^_`|~")
+		case isForbiddenResponseHeader(h):
+			c.refuse(fieldExposed, i, h, "can never be read by scripts, whatever Access-Control-Expose-Headers says: remove it")
+		case !seen[strings.ToLower(h)]:
+			seen[strings.ToLower(h)] = true
+			names = append(names, h)
+		}
+	}
+	if all {
+		p.exposeHeaders = "*"
+	} else {
+		p.exposeHeaders = strings.Join(names, ", ")
+	}
+}
