@@ -1,0 +1,211 @@
+package cors
+
+import "net/http"
+
+// policy is a compiled CORS policy: it decides, for each request, which CORS
+// response headers the handler sends. It is immutable once compiled, so one
+// policy serves any number of concurrent requests, and it knows nothing of
+// Caddy.
+type policy struct {
+	origins     originSet
+	anyOrigin   bool // "*" in allowed_origins (never with credentials)
+	credentials bool
+
+	anyMethod bool
+	methods   map[string]struct{} // case-sensitive
+
+	anyHeader     bool
+	headers       map[string]struct{} // lower case
+	maxHeaderLen  int                 // longest name in headers
+	authorization bool                // "authorization" is listed by name
+
+	exposeHeaders   string // value of Access-Control-Expose-Headers, or ""
+	maxAge          string // value of Access-Control-Max-Age, or ""
+	preflightStatus int
+	passthrough     bool
+	privateNetwork  bool
+	preflightVary   string // the Vary names of every preflight answer
+}
+
+// static reports whether the policy answers every request alike, whatever
+// its Origin: any origin without credentials. Such answers carry
+// "Access-Control-Allow-Origin: *" on every response and need no
+// "Vary: Origin".
+// https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches
+func (p *policy) static() bool { return p.anyOrigin && !p.credentials }
+
+// requestKind is what the CORS protocol makes of a request.
+type requestKind uint8
+
+const (
+	// notCORS: no Origin header.
+	notCORS requestKind = iota
+	// actual: a request with an Origin header that is not a preflight; the
+	// next handler answers it, with CORS headers if the origin is allowed.
+	actual
+	// preflight: OPTIONS with Origin and a non-empty
+	// Access-Control-Request-Method, asking whether the actual request may
+	// be sent.
+	// https://fetch.spec.whatwg.org/#cors-preflight-request
+	preflight
+)
+
+// kindOf classifies a request. A plain OPTIONS request, without
+// Access-Control-Request-Method, is an ordinary request (WebDAV, API
+// discovery) and is not answered as a preflight.
+func kindOf(method string, h http.Header) requestKind {
+	if _, ok := h[headerOrigin]; !ok {
+		return notCORS
+	}
+	if method == http.MethodOptions {
+		for _, m := range h[headerRequestMethod] {
+			if m != "" {
+				return preflight
+			}
+		}
+	}
+	return actual
+}
+
+// refusalReason says which part of a request the policy did not allow.
+type refusalReason uint8
+
+const (
+	allowed refusalReason = iota
+	refusedOrigin
+	refusedMethod
+	refusedHeader
+	refusedAuthorization
+	refusedMalformed
+	refusedTooManyHeaders
+)
+
+// refusal tells why a request gets no CORS headers; value is the offending
+// part of the request (a substring of it: building one would allocate).
+type refusal struct {
+	reason refusalReason
+	value  string
+}
+
+// String describes the refusal for logs.
+func (r refusal) String() string {
+	switch r.reason {
+	case allowed:
+		return "allowed"
+	case refusedOrigin:
+		return "origin not allowed"
+	case refusedMethod:
+		return "method not allowed"
+	case refusedHeader:
+		return "request header not allowed"
+	case refusedAuthorization:
+		return `request header not allowed: "*" does not cover Authorization, which must be listed by name`
+	case refusedMalformed:
+		return "malformed CORS request header"
+	case refusedTooManyHeaders:
+		return "Access-Control-Request-Headers too large"
+	}
+	return "unknown"
+}
+
+// decide fills d with the answer to a request of the given method and
+// headers. This is where every request is decided.
+func (p *policy) decide(method string, req http.Header, d *decision) {
+	d.kind = kindOf(method, req)
+	switch d.kind {
+	case notCORS:
+		if p.static() {
+			d.values[ownedAllowOrigin] = "*"
+			d.values[ownedExposeHeaders] = p.exposeHeaders
+		} else {
+			d.vary = "Origin"
+		}
+	case actual:
+		if !p.static() {
+			d.vary = "Origin"
+		}
+		origin, r := p.allowOrigin(req)
+		if d.refusal = r; r.reason != allowed {
+			return
+		}
+		d.values[ownedAllowOrigin] = origin
+		if p.credentials {
+			d.values[ownedAllowCredentials] = "true"
+		}
+		d.values[ownedExposeHeaders] = p.exposeHeaders
+	case preflight:
+		// Every preflight answer varies with the three request headers it
+		// reads, whether it allows them or not.
+		d.vary = p.preflightVary
+		d.refusal = p.decidePreflight(req, d)
+	}
+}
+
+// allowOrigin returns the Access-Control-Allow-Origin of a request: "*"
+// under a static policy, the request's own Origin when it is allowed.
+func (p *policy) allowOrigin(req http.Header) (string, refusal) {
+	if p.static() {
+		return "*", refusal{}
+	}
+	origins := req[headerOrigin]
+	if len(origins) != 1 {
+		// Browsers send one Origin line; several cannot be echoed.
+		return "", refusal{refusedMalformed, headerOrigin}
+	}
+	if !p.origins.contains(origins[0]) {
+		return "", refusal{refusedOrigin, origins[0]}
+	}
+	return origins[0], refusal{}
+}
+
+// decidePreflight checks the origin, the method and the request headers a
+// preflight asks for, and fills d with the full answer only if all pass: a
+// refused preflight gets no Access-Control-* header at all.
+// https://fetch.spec.whatwg.org/#cors-preflight-fetch
+func (p *policy) decidePreflight(req http.Header, d *decision) refusal {
+	origin, r := p.allowOrigin(req)
+	if r.reason != allowed {
+		return r
+	}
+	methods := req[headerRequestMethod]
+	if len(methods) != 1 || !isToken(methods[0]) {
+		return refusal{refusedMalformed, headerRequestMethod}
+	}
+	method := methods[0]
+	if !p.allowsMethod(method) {
+		return refusal{refusedMethod, method}
+	}
+	allowHeaders, r := p.checkRequestHeaders(req[headerRequestHeaders])
+	if r.reason != allowed {
+		return r
+	}
+	d.values[ownedAllowOrigin] = origin
+	if p.credentials {
+		d.values[ownedAllowCredentials] = "true"
+	}
+	// Echoing the requested method and headers, rather than a list or "*",
+	// answers credentialed requests too (for which "*" is a literal name)
+	// and reveals nothing of the rest of the policy.
+	d.values[ownedAllowMethods] = method
+	d.values[ownedAllowHeaders] = allowHeaders
+	d.values[ownedMaxAge] = p.maxAge
+	if p.privateNetwork && hasValue(req[headerRequestPrivateNetwork], "true") {
+		d.values[ownedAllowPrivateNetwork] = "true"
+	}
+	return refusal{}
+}
+
+// allowsMethod reports whether a preflight may ask for method, compared
+// case-sensitively as browsers do. The safelisted methods are always
+// allowed.
+func (p *policy) allowsMethod(method string) bool {
+	if p.anyMethod || isSafelistedMethod(method) {
+		return true
+	}
+	_, ok := p.methods[method]
+	return ok
+}
+
+func hasValue(values []string, v string) bool {
+	return len(values) == 1 && values[0] == v
+}

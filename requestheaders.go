@@ -1,0 +1,151 @@
+package cors
+
+import "strings"
+
+// Limits on Access-Control-Request-Headers. A browser sends one line of
+// lower-case names without spaces, one per non-safelisted header a script
+// set; requests beyond these limits come from no browser, and are refused
+// before the rest is read.
+const (
+	maxRequestHeadersBytes    = 64 << 10 // in all lines together
+	maxRequestHeadersElements = 256      // list elements, empty ones included
+)
+
+// checkRequestHeaders checks the names a preflight asks for in
+// Access-Control-Request-Headers, and returns the value of
+// Access-Control-Allow-Headers that allows them: the requested names, lower
+// case, comma-separated.
+//
+// Besides the one line browsers send, it accepts what intermediaries make of
+// it: several lines, optional whitespace, empty elements, any letter case and
+// repeated names. It reads each byte once, and allocates only when the
+// request is not already in the browsers' form.
+// https://fetch.spec.whatwg.org/#http-access-control-request-headers
+func (p *policy) checkRequestHeaders(lines []string) (string, refusal) {
+	if len(lines) == 0 {
+		return "", refusal{}
+	}
+	if len(lines) > maxRequestHeadersElements {
+		return "", refusal{refusedTooManyHeaders, headerRequestHeaders}
+	}
+	size := 0
+	for _, line := range lines {
+		size += len(line)
+	}
+	if size > maxRequestHeadersBytes {
+		return "", refusal{refusedTooManyHeaders, headerRequestHeaders}
+	}
+	verbatim := len(lines) == 1 // the one line can be echoed as it is
+	elements := 0
+	for _, line := range lines {
+		for rest := line; ; {
+			elem, next, more := strings.Cut(rest, ",")
+			rest = next
+			if elements++; elements > maxRequestHeadersElements {
+				return "", refusal{refusedTooManyHeaders, headerRequestHeaders}
+			}
+			name := trimOWS(elem)
+			if len(name) != len(elem) || name == "" {
+				verbatim = false
+			}
+			if name != "" {
+				lower, r := p.allowsRequestHeader(name)
+				if r.reason != allowed {
+					return "", r
+				}
+				verbatim = verbatim && lower
+			}
+			if !more {
+				break
+			}
+		}
+	}
+	if verbatim {
+		return lines[0], refusal{}
+	}
+	return joinLowerNames(lines), refusal{}
+}
+
+// allowsRequestHeader checks one requested name, and reports whether it is
+// already in lower case.
+func (p *policy) allowsRequestHeader(name string) (lower bool, r refusal) {
+	lower = true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !tokenChars[c] {
+			return false, refusal{refusedMalformed, headerRequestHeaders}
+		}
+		if 'A' <= c && c <= 'Z' {
+			lower = false
+		}
+	}
+	if p.anyHeader {
+		// "*" covers every name but Authorization, as in browsers.
+		// https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name
+		if !p.authorization && strings.EqualFold(name, nonWildcardRequestHeader) {
+			return lower, refusal{refusedAuthorization, name}
+		}
+		return lower, refusal{}
+	}
+	if len(name) > p.maxHeaderLen {
+		return lower, refusal{refusedHeader, name}
+	}
+	var ok bool
+	if lower {
+		_, ok = p.headers[name]
+	} else {
+		var buf [64]byte
+		if len(name) <= len(buf) {
+			n := copy(buf[:], name)
+			for i := range n {
+				buf[i] |= toLowerBit(buf[i])
+			}
+			_, ok = p.headers[string(buf[:n])] // no allocation for a map lookup
+		} else {
+			_, ok = p.headers[strings.ToLower(name)]
+		}
+	}
+	if !ok {
+		return lower, refusal{refusedHeader, name}
+	}
+	return lower, refusal{}
+}
+
+// toLowerBit returns the bit that lowers c if c is an upper-case ASCII
+// letter, 0 otherwise.
+func toLowerBit(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return 0x20
+	}
+	return 0
+}
+
+// trimOWS removes the optional whitespace around a list element.
+func trimOWS(s string) string {
+	for s != "" && isOWS(s[0]) {
+		s = s[1:]
+	}
+	for s != "" && isOWS(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// joinLowerNames joins the non-empty elements of lines, trimmed and in lower
+// case, with commas: the form browsers send. The lines have been checked.
+func joinLowerNames(lines []string) string {
+	var b strings.Builder
+	for _, line := range lines {
+		for elem := range strings.SplitSeq(line, ",") {
+			if name := trimOWS(elem); name != "" {
+				if b.Len() > 0 {
+					b.WriteByte(',')
+				}
+				for i := 0; i < len(name); i++ {
+					b.WriteByte(name[i] | toLowerBit(name[i]))
+				}
+			}
+		}
+	}
+	return b.String()
+}
