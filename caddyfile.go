@@ -1,0 +1,183 @@
+package cors
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("cors", parseCaddyfile)
+	// Preflights carry no credentials and must not be redirected, so cors
+	// runs before redir, rewrite, method, basic_auth, forward_auth and every
+	// handler that responds; after header, request_body and timeouts, which
+	// only prepare the request and the response writer.
+	httpcaddyfile.RegisterDirectiveOrder("cors", httpcaddyfile.Before, "redir")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	handler := new(Handler)
+	if err := handler.UnmarshalCaddyfile(h.Dispenser); err != nil {
+		return nil, err
+	}
+	return handler, nil
+}
+
+// subdirectives maps the fields that problems name to their Caddyfile
+// subdirectives.
+var subdirectives = map[string]string{
+	fieldOrigins:       "origins",
+	fieldOriginRegexps: "origin_regexp",
+	fieldMethods:       "methods",
+	fieldHeaders:       "headers",
+	fieldExposed:       "expose",
+	fieldMaxAge:        "max_age",
+	fieldStatus:        "preflight_status",
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
+//
+//	cors [<matcher>] [<origin>...] {
+//		origins       <origin>...
+//		origin_regexp <regexp>...
+//		methods       <method>... | *
+//		headers       <header>... | *
+//		expose        <header>... | *
+//		credentials   [true|false]
+//		max_age       <duration>
+//		preflight_status <code>
+//		passthrough
+//		private_network
+//		allow_insecure_origins
+//		allow_public_suffix_wildcards
+//	}
+//
+// The list subdirectives may be repeated and add up; the others take the
+// last value given. A first argument of "*", or one that starts with "/" or
+// "@", is a matcher, so "any origin" is written "origins *".
+//
+// The policy is checked here too, so that "caddy adapt" refuses what
+// "caddy run" would; values holding placeholders are checked once expanded,
+// when the configuration loads.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive's name
+	where := map[string][]caddyfile.Token{"": {d.Token()}}
+	args := func(field string, dst *[]string) error {
+		n := 0
+		for ; d.NextArg(); n++ {
+			*dst = append(*dst, d.Val())
+			where[field] = append(where[field], d.Token())
+		}
+		if n == 0 {
+			return d.ArgErr()
+		}
+		return nil
+	}
+	flag := func(dst *bool) error {
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+		*dst = true
+		return nil
+	}
+
+	// Arguments on the directive line are origins.
+	for d.NextArg() {
+		h.AllowedOrigins = append(h.AllowedOrigins, d.Val())
+		where[fieldOrigins] = append(where[fieldOrigins], d.Token())
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch sub := d.Val(); sub {
+		case "origins":
+			err = args(fieldOrigins, &h.AllowedOrigins)
+		case "origin_regexp":
+			err = args(fieldOriginRegexps, &h.AllowedOriginRegexps)
+		case "methods":
+			err = args(fieldMethods, &h.AllowedMethods)
+		case "headers":
+			err = args(fieldHeaders, &h.AllowedHeaders)
+		case "expose":
+			err = args(fieldExposed, &h.ExposedHeaders)
+		case "credentials":
+			h.AllowCredentials = true
+			if d.NextArg() {
+				h.AllowCredentials, err = strconv.ParseBool(d.Val())
+				if err != nil || d.NextArg() {
+					return d.Errf("credentials takes true, false or nothing (true), not %q", d.Val())
+				}
+			}
+		case "max_age":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(s)
+			if err != nil {
+				return d.Errf("max_age %q is not a duration: write one such as 10m, 2h or 0: %v", s, err)
+			}
+			h.MaxAge = (*caddy.Duration)(&dur)
+			where[fieldMaxAge] = []caddyfile.Token{d.Token()}
+		case "preflight_status":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			code, err := strconv.Atoi(s)
+			if err != nil {
+				return d.Errf("preflight_status %q is not a status code: write 204 (the default) or 200", s)
+			}
+			if code == 0 {
+				// In JSON, 0 stands for the default; written here, it is a mistake.
+				return d.Errf("preflight_status 0 is not a success: write 204 (the default) or 200")
+			}
+			h.PreflightStatus = code
+			where[fieldStatus] = []caddyfile.Token{d.Token()}
+		case "passthrough":
+			err = flag(&h.OptionsPassthrough)
+		case "private_network":
+			err = flag(&h.AllowPrivateNetwork)
+		case "allow_insecure_origins":
+			err = flag(&h.AllowInsecureOrigins)
+		case "allow_public_suffix_wildcards":
+			err = flag(&h.AllowPublicSuffixWildcards)
+		default:
+			return d.Errf("unknown cors subdirective %q: cors takes origins, origin_regexp, methods, headers, expose, "+
+				"credentials, max_age, preflight_status, passthrough, private_network, allow_insecure_origins "+
+				"and allow_public_suffix_wildcards", sub)
+		}
+		if err != nil {
+			return err
+		}
+	}
+
+	cfg, _ := h.config(nil)
+	_, _, err := compile(cfg, compileOptions{skipPlaceholders: true})
+	var perr *policyError
+	if !errors.As(err, &perr) {
+		return err
+	}
+	lines := make([]string, len(perr.problems))
+	for i, p := range perr.problems {
+		// Report each problem at the line of its value, or of its
+		// subdirective, or else of the directive.
+		tok := where[""][0]
+		if toks := where[p.field]; p.index >= 0 && p.index < len(toks) {
+			tok = toks[p.index]
+		} else if len(toks) == 1 && p.index < 0 {
+			tok = toks[0]
+		}
+		at := caddyfile.NewDispenser([]caddyfile.Token{tok})
+		at.Next()
+		name := subdirectives[p.field]
+		if p.index < 0 && p.field == fieldOrigins {
+			name = "cors"
+		}
+		lines[i] = at.WrapErr(errors.New(p.describe(name))).Error()
+	}
+	return errors.New(joinProblems(lines))
+}

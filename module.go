@@ -1,0 +1,345 @@
+// Package cors is a Caddy HTTP handler that answers the CORS protocol of
+// the WHATWG Fetch standard: it decides which cross-origin requests
+// browsers may read, answers their preflights, and refuses insecure or
+// malformed policies when the configuration loads.
+//
+// https://fetch.spec.whatwg.org/#http-cors-protocol
+package cors
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+	_ caddyfile.Unmarshaler       = (*Handler)(nil)
+)
+
+// Handler answers the CORS protocol for the routes it is in front of. It
+// answers preflight requests itself (unless options_passthrough is set) and
+// adds the CORS headers to every other response, which the next handlers
+// produce.
+//
+// It owns the CORS response headers: whatever a later handler writes into
+// Access-Control-Allow-*, Access-Control-Expose-Headers or
+// Access-Control-Max-Age (an upstream behind reverse_proxy that sets its
+// own, say) is replaced by the handler's decision, so a response never
+// carries two Access-Control-Allow-Origin values. It merges "Origin" into
+// the Vary header of every response whose CORS headers depend on the
+// request's Origin.
+//
+// An insecure or malformed policy is refused when the configuration loads,
+// with one message per problem.
+type Handler struct {
+	// The origins whose pages may read responses. Each is "*" (any origin;
+	// not with allow_credentials), an exact origin such as
+	// "https://app.example.com", "http://localhost:8080" or
+	// "capacitor://localhost", or a pattern: "https://*.example.com" allows
+	// the subdomains of example.com at any depth (never example.com itself),
+	// "http://localhost:*" allows any port, the default one included, and
+	// the two combine ("https://*.example.com:*").
+	//
+	// Origins are normalised as browsers send them (lower case, punycode for
+	// international names, no default port) and a request's Origin must
+	// then match byte for byte. "null" can never be listed: any sandboxed
+	// page can send it.
+	//
+	// Global placeholders such as {env.CORS_ORIGINS} or {file.origins.txt}
+	// are expanded when the configuration loads; a value that held a
+	// placeholder may expand to several origins separated by spaces or
+	// commas.
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+
+	// Regular expressions (Go syntax) that allow the origins they match.
+	// Each is matched against the whole Origin, as if written between ^ and
+	// $, and must begin with a fixed lower-case scheme and "://", so that
+	// "^https://pr-[0-9]+\.preview\.example\.com$" is accepted and
+	// "https?://…" is refused (write one regexp per scheme). A value that
+	// is exactly one global placeholder, such as {env.ORIGIN_REGEXP}, is
+	// expanded when the configuration loads.
+	AllowedOriginRegexps []string `json:"allowed_origin_regexps,omitempty"`
+
+	// The methods a preflight may ask for, compared case-sensitively, or
+	// ["*"] for any method. GET, HEAD and POST are always allowed. A
+	// successful preflight answers with the requested method, so "*" works
+	// with allow_credentials too.
+	AllowedMethods []string `json:"allowed_methods,omitempty"`
+
+	// The request headers a preflight may ask for, compared
+	// case-insensitively, or ["*"] for any header except Authorization,
+	// which, as in the Fetch standard, must be listed by name: ["*",
+	// "Authorization"] allows every header. A successful preflight answers
+	// with the requested names, so "*" works with allow_credentials too.
+	// List Content-Type to allow requests with a JSON body.
+	AllowedHeaders []string `json:"allowed_headers,omitempty"`
+
+	// The response headers that scripts may read besides the always readable
+	// Cache-Control, Content-Language, Content-Length, Content-Type, Expires,
+	// Last-Modified and Pragma, or ["*"] for all of them (not with
+	// allow_credentials). Set-Cookie can never be read by scripts.
+	ExposedHeaders []string `json:"exposed_headers,omitempty"`
+
+	// Let browsers send cookies and HTTP authentication with cross-origin
+	// requests, and let scripts read the responses to them. Refused
+	// together with "*" in allowed_origins or exposed_headers.
+	AllowCredentials bool `json:"allow_credentials,omitempty"`
+
+	// How long browsers may cache a successful preflight, in whole seconds
+	// from 0 to 24h (Chromium caps it at 2h). Absent, the answer carries no
+	// Access-Control-Max-Age and browsers cache it for 5 seconds; 0 forbids
+	// caching.
+	MaxAge *caddy.Duration `json:"max_age,omitempty"`
+
+	// The status of a successful preflight answer, from 200 to 299. Default:
+	// 204.
+	PreflightStatus int `json:"preflight_status,omitempty"`
+
+	// Hand preflights to the next handler instead of answering them. An
+	// allowed preflight arrives with its CORS headers already set and the
+	// next handler decides the status; a refused one arrives without any.
+	OptionsPassthrough bool `json:"options_passthrough,omitempty"`
+
+	// Answer a preflight that carries
+	// "Access-Control-Request-Private-Network: true" with
+	// "Access-Control-Allow-Private-Network: true" when it is otherwise
+	// allowed, for the Chromium versions (about 98 to 141), Electron and
+	// WebViews that ask public pages for it before they reach a private
+	// address.
+	AllowPrivateNetwork bool `json:"allow_private_network,omitempty"`
+
+	// Allow plain-http origins together with allow_credentials. They are
+	// refused by default, since a network attacker who injects a script into
+	// such a page could read the responses. localhost, *.localhost,
+	// 127.0.0.0/8 and [::1] never need this.
+	AllowInsecureOrigins bool `json:"allow_insecure_origins,omitempty"`
+
+	// Allow patterns over a public suffix, such as "https://*.github.io",
+	// together with allow_credentials. They are refused by default, since
+	// anyone can register a site under a public suffix.
+	AllowPublicSuffixWildcards bool `json:"allow_public_suffix_wildcards,omitempty"`
+
+	policy *policy
+	err    error // the problems found by Provision, which Validate reports
+	logger *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.cors",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision expands global placeholders and compiles the policy. Problems
+// are kept for Validate, which reports them all at once.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	cfg, expanded := h.config(caddy.NewReplacer())
+	p, warnings, err := compile(cfg, compileOptions{})
+	for _, w := range warnings {
+		h.logger.Warn(w)
+	}
+	var problems []problem
+	if err != nil {
+		problems = err.(*policyError).problems
+		for i, pb := range problems {
+			if pb.index >= 0 && pb.index < len(expanded.from[pb.field]) {
+				problems[i].from = expanded.from[pb.field][pb.index]
+			}
+		}
+	}
+	if problems = append(expanded.problems, problems...); len(problems) > 0 {
+		h.err = &policyError{problems: problems}
+		return nil
+	}
+	h.policy = p
+	return nil
+}
+
+// Validate reports every problem of the policy.
+func (h *Handler) Validate() error {
+	return h.err
+}
+
+// expansion records what placeholder expansion did: where each expanded
+// value came from, and the placeholders that could not be expanded.
+type expansion struct {
+	from     map[string][]string // field → the raw value each value came from, "" if it held no placeholder
+	problems []problem
+}
+
+// config returns the handler's configuration with its global placeholders
+// expanded by repl, or as written if repl is nil.
+func (h *Handler) config(repl *caddy.Replacer) (config, expansion) {
+	x := expansion{from: make(map[string][]string)}
+	cfg := config{
+		AllowedOrigins:             x.expand(repl, fieldOrigins, h.AllowedOrigins, false),
+		AllowedOriginRegexps:       x.expand(repl, fieldOriginRegexps, h.AllowedOriginRegexps, true),
+		AllowedMethods:             x.expand(repl, fieldMethods, h.AllowedMethods, false),
+		AllowedHeaders:             x.expand(repl, fieldHeaders, h.AllowedHeaders, false),
+		ExposedHeaders:             x.expand(repl, fieldExposed, h.ExposedHeaders, false),
+		AllowCredentials:           h.AllowCredentials,
+		PreflightStatus:            h.PreflightStatus,
+		OptionsPassthrough:         h.OptionsPassthrough,
+		AllowPrivateNetwork:        h.AllowPrivateNetwork,
+		AllowInsecureOrigins:       h.AllowInsecureOrigins,
+		AllowPublicSuffixWildcards: h.AllowPublicSuffixWildcards,
+	}
+	if h.MaxAge != nil {
+		d := time.Duration(*h.MaxAge)
+		cfg.MaxAge = &d
+	}
+	return cfg, x
+}
+
+// expand replaces the global placeholders of a list field. A value that held
+// a placeholder is split on spaces and commas, so that one variable can hold
+// several values. In regexps, where braces also count repetitions, only a
+// value that is one whole placeholder is expanded, and never split.
+func (x *expansion) expand(repl *caddy.Replacer, field string, values []string, regexps bool) []string {
+	out := make([]string, 0, len(values))
+	var from []string
+	for i, v := range values {
+		if repl == nil || regexps && !isWholePlaceholder(v) || !regexps && !hasPlaceholder(v) {
+			out = append(out, v)
+			from = append(from, "")
+			continue
+		}
+		s, err := repl.ReplaceOrErr(v, true, true)
+		if err != nil {
+			x.problems = append(x.problems, problem{field: field, index: i, value: v, msg: err.Error()})
+			continue
+		}
+		parts := []string{s}
+		if !regexps {
+			parts = strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+		}
+		for _, part := range parts {
+			out = append(out, part)
+			from = append(from, v)
+		}
+	}
+	x.from[field] = from
+	return out
+}
+
+// ServeHTTP applies the policy to a request: it answers preflights, and
+// sets the CORS headers of every other response before handing the request
+// to the next handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	// One allocation holds the decision and the response writer wrapper.
+	cw := &corsWriter{}
+	d := &cw.decision
+	h.policy.decide(r.Method, r.Header, d)
+
+	// Headers set before calling next survive the error path, where Caddy
+	// writes the error response on its own writer with the same header map.
+	d.apply(w.Header())
+
+	if d.refusal.reason != allowed {
+		h.logRefusal(r, d)
+	}
+	if d.kind == preflight && !h.policy.passthrough {
+		if d.refusal.reason != allowed {
+			w.WriteHeader(http.StatusForbidden)
+		} else {
+			w.WriteHeader(h.policy.preflightStatus)
+		}
+		return nil
+	}
+
+	cw.ResponseWriterWrapper.ResponseWriter = w
+	err := next.ServeHTTP(cw, r)
+	if err != nil && !cw.committed {
+		// The error response is yet to be written, with whatever headers
+		// the next handlers left: put the decision back.
+		d.apply(w.Header())
+	}
+	return err
+}
+
+// logRefusal writes a debug log line saying which part of a request the
+// policy did not allow. It costs nothing when debug logging is off.
+func (h *Handler) logRefusal(r *http.Request, d *decision) {
+	msg := "cross-origin request not allowed"
+	if d.kind == preflight {
+		msg = "preflight refused"
+	}
+	if ce := h.logger.Check(zapcore.DebugLevel, msg); ce != nil {
+		ce.Write(
+			zap.Strings("origin", r.Header[headerOrigin]),
+			zap.String("reason", d.refusal.String()),
+			zap.String("refused", d.refusal.value),
+		)
+	}
+}
+
+// corsWriter puts the decision back into the response headers when the next
+// handlers commit them, so that what they wrote into the CORS headers in
+// the meantime is replaced.
+type corsWriter struct {
+	caddyhttp.ResponseWriterWrapper
+	decision  decision
+	committed bool
+}
+
+// WriteHeader applies the decision, then writes the header.
+func (w *corsWriter) WriteHeader(status int) {
+	if !w.committed {
+		w.decision.apply(w.Header())
+		// 1xx responses other than 101 Switching Protocols are interim:
+		// the final header is still to come.
+		w.committed = status >= 200 || status == http.StatusSwitchingProtocols
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// commit applies the decision before the headers go out implicitly.
+func (w *corsWriter) commit() {
+	if !w.committed {
+		w.decision.apply(w.Header())
+		w.committed = true
+	}
+}
+
+// Write writes body bytes, committing a 200 header first if none was written.
+func (w *corsWriter) Write(b []byte) (int, error) {
+	w.commit()
+	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom copies the body from r; the wrapped writer may commit the header
+// without calling WriteHeader.
+func (w *corsWriter) ReadFrom(r io.Reader) (int64, error) {
+	w.commit()
+	return w.ResponseWriterWrapper.ReadFrom(r)
+}
+
+// FlushError flushes the response, committing the header first;
+// http.ResponseController calls it.
+func (w *corsWriter) FlushError() error {
+	w.commit()
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Flush flushes the response, for handlers that assert http.Flusher.
+func (w *corsWriter) Flush() {
+	_ = w.FlushError()
+}
