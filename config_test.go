@@ -1,0 +1,332 @@
+package cors
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func duration(d time.Duration) *time.Duration { return &d }
+
+// TestCompileRefuses lists every configuration refused at load, with the
+// problem each must report.
+func TestCompileRefuses(t *testing.T) {
+	anyOrigin := []string{"*"}
+	for _, tc := range []struct {
+		name string
+		cfg  config
+		want []string // one per problem, in order
+	}{
+		{
+			name: "no origin",
+			cfg:  config{AllowedMethods: []string{"PUT"}},
+			want: []string{`allowed_origins: no origin is allowed, so the handler would do nothing: list the origins of your pages, such as "https://app.example.com" (Caddyfile: cors https://app.example.com), or allow any origin with "*" (Caddyfile: origins *)`},
+		},
+		{
+			name: "any origin with credentials",
+			cfg:  config{AllowedOrigins: anyOrigin, AllowCredentials: true},
+			want: []string{`allowed_origins: "*" cannot be combined with credentials: browsers refuse "*" on a credentialed request, and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials`},
+		},
+		{
+			name: "null",
+			cfg:  config{AllowedOrigins: []string{"null"}},
+			want: []string{`allowed_origins: "null" can never be allowed: every sandboxed iframe, data: URL, file: page and cross-origin redirect sends "Origin: null", so allowing it allows anyone; list the real origins of your pages`},
+		},
+		{
+			name: "file origin",
+			cfg:  config{AllowedOrigins: []string{"file://"}},
+			want: []string{`allowed_origins: "file://" is a file: origin, which browsers send as "null": file: pages cannot be allowed; serve the page over http(s)`},
+		},
+		{
+			name: "malformed origins, each reported",
+			cfg: config{AllowedOrigins: []string{
+				"https://example.com/", "https://u@example.com", "https://example.com?q", "https://example.com:99999",
+				"https://*", "https://*example.com", "https://foo.*.example.com",
+			}},
+			want: []string{
+				`allowed_origins: "https://example.com/" has a path ("/"): an origin is scheme://host[:port] with nothing after it; write "https://example.com"`,
+				`allowed_origins: "https://u@example.com" has user information ("u@"): browsers never send it in an origin; write "https://example.com"`,
+				`allowed_origins: "https://example.com?q" has a query ("?q"): an origin is scheme://host[:port] with nothing after it; write "https://example.com"`,
+				`allowed_origins: "https://example.com:99999" has an invalid port "99999": write a number from 1 to 65535, or "*" for any port`,
+				`allowed_origins: "https://*" has a wildcard for the whole host, which would allow any site: write "*" alone to allow any origin, or a domain pattern such as "https://*.example.com"`,
+				`allowed_origins: "https://*example.com" has a "*" that is not a whole leading label: "*." may only start the host, as in "https://*.example.com", which allows the subdomains of example.com (not example.com itself)`,
+				`allowed_origins: "https://foo.*.example.com" has a "*" that is not a whole leading label`,
+			},
+		},
+		{
+			name: "plain-http origins with credentials",
+			cfg:  config{AllowedOrigins: []string{"http://app.example.com", "http://*.example.com:*"}, AllowCredentials: true},
+			want: []string{
+				`allowed_origins: "http://app.example.com" is not a secure origin: with credentials, a network attacker who injects a script into that plain-http page can read your users' responses; serve the page over https and write "https://app.example.com", or set allow_insecure_origins if you accept that risk`,
+				`allowed_origins: "http://*.example.com:*" is not a secure origin: with credentials, a network attacker who injects a script into that plain-http page can read your users' responses; serve the page over https and write "https://*.example.com:*", or set allow_insecure_origins if you accept that risk`,
+			},
+		},
+		{
+			name: "wildcards over a public suffix with credentials",
+			cfg:  config{AllowedOrigins: []string{"https://*.com", "https://*.github.io", "https://*.co.uk"}, AllowCredentials: true},
+			want: []string{
+				`allowed_origins: "https://*.com" allows every site under "com", a public suffix under which anyone can register a name; with credentials, list the sites you trust (such as "https://yours.com"), or set allow_public_suffix_wildcards if you accept that risk`,
+				`allowed_origins: "https://*.github.io" allows every site under "github.io", a public suffix`,
+				`allowed_origins: "https://*.co.uk" allows every site under "co.uk", a public suffix`,
+			},
+		},
+		{
+			name: "forbidden and invalid methods",
+			cfg:  config{AllowedOrigins: anyOrigin, AllowedMethods: []string{"CONNECT", "trace", "Track", "PU T", "", "put", "delete"}},
+			want: []string{
+				`allowed_methods: "CONNECT" is a method that browsers never send (fetch() refuses CONNECT, TRACE and TRACK): remove it`,
+				`allowed_methods: "trace" is a method that browsers never send`,
+				`allowed_methods: "Track" is a method that browsers never send`,
+				"allowed_methods: \"PU T\" is not a method name: a method is a token of letters, digits and !#$%&'*+-.^_`|~",
+				`allowed_methods: "" is not a method name`,
+				`allowed_methods: "put" never reaches the server in this case: fetch() sends it as "PUT", and methods are case-sensitive; write "PUT"`,
+				`allowed_methods: "delete" never reaches the server in this case: fetch() sends it as "DELETE"`,
+			},
+		},
+		{
+			name: "forbidden and invalid request headers",
+			cfg: config{AllowedOrigins: anyOrigin, AllowedHeaders: []string{
+				"Cookie", "host", "Origin", "Sec-Fetch-Mode", "Proxy-Authorization", "Content-Length", "X Custom", "X-Ok:",
+			}},
+			want: []string{
+				`allowed_headers: "Cookie" is a header that browsers never let scripts send, so no preflight asks for it: remove it`,
+				`allowed_headers: "host" is a header that browsers never let scripts send`,
+				`allowed_headers: "Origin" is a header that browsers never let scripts send`,
+				`allowed_headers: "Sec-Fetch-Mode" is a header that browsers never let scripts send`,
+				`allowed_headers: "Proxy-Authorization" is a header that browsers never let scripts send`,
+				`allowed_headers: "Content-Length" is a header that browsers never let scripts send`,
+				`allowed_headers: "X Custom" is not a header name`,
+				`allowed_headers: "X-Ok:" is not a header name`,
+			},
+		},
+		{
+			name: "exposed headers",
+			cfg:  config{AllowedOrigins: []string{"https://a.example"}, AllowCredentials: true, ExposedHeaders: []string{"Set-Cookie", "set-cookie2", "*", "X Y"}},
+			want: []string{
+				`exposed_headers: "Set-Cookie" can never be read by scripts, whatever Access-Control-Expose-Headers says: remove it`,
+				`exposed_headers: "set-cookie2" can never be read by scripts`,
+				`exposed_headers: "*" means "all headers" only without credentials; with credentials browsers read it as a header named "*": list the headers scripts may read`,
+				`exposed_headers: "X Y" is not a header name`,
+			},
+		},
+		{
+			name: "negative max_age",
+			cfg:  config{AllowedOrigins: anyOrigin, MaxAge: duration(-time.Second)},
+			want: []string{`max_age: -1s is negative: write 0 to forbid caching preflights, or a duration such as 10m`},
+		},
+		{
+			name: "max_age over a day",
+			cfg:  config{AllowedOrigins: anyOrigin, MaxAge: duration(25 * time.Hour)},
+			want: []string{`max_age: 25h0m0s is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less`},
+		},
+		{
+			name: "max_age not in whole seconds",
+			cfg:  config{AllowedOrigins: anyOrigin, MaxAge: duration(1500 * time.Millisecond)},
+			want: []string{`max_age: 1.5s is not a whole number of seconds, the unit of Access-Control-Max-Age: write 1s`},
+		},
+		{
+			name: "preflight_status below 200",
+			cfg:  config{AllowedOrigins: anyOrigin, PreflightStatus: 199},
+			want: []string{`preflight_status: 199 is not a success: browsers accept a preflight only with a status from 200 to 299; write 204 (the default) or 200`},
+		},
+		{
+			name: "preflight_status above 299",
+			cfg:  config{AllowedOrigins: anyOrigin, PreflightStatus: 301},
+			want: []string{`preflight_status: 301 is not a success`},
+		},
+		{
+			name: "regexps",
+			cfg: config{AllowedOriginRegexps: []string{
+				`https?://example\.com`, `(?i)https://example\.com`, `.*\.example\.com`, `^(https://a|https://b)$`,
+				`https://[`, `null`, `HTTPS://x\.example`,
+			}},
+			want: []string{
+				`allowed_origin_regexps: "https?://example\\.com" does not begin with a fixed lower-case scheme and "://", so it could match other schemes than you meant: write one regexp per scheme, such as "^https://[a-z0-9-]+\\.example\\.com$"`,
+				`allowed_origin_regexps: "(?i)https://example\\.com" does not begin with a fixed lower-case scheme`,
+				`allowed_origin_regexps: ".*\\.example\\.com" does not begin with a fixed lower-case scheme`,
+				`allowed_origin_regexps: "^(https://a|https://b)$" does not begin with a fixed lower-case scheme`,
+				"allowed_origin_regexps: \"https://[\" does not compile: error parsing regexp: missing closing ]: `[`",
+				`allowed_origin_regexps: "null" does not begin with a fixed lower-case scheme`,
+				`allowed_origin_regexps: "HTTPS://x\\.example" does not begin with a fixed lower-case scheme`,
+			},
+		},
+		{
+			name: "plain-http regexp with credentials",
+			cfg:  config{AllowedOriginRegexps: []string{`^http://localhost:[0-9]+$`}, AllowCredentials: true},
+			want: []string{`allowed_origin_regexps: "^http://localhost:[0-9]+$" matches plain-http origins, which are not secure with credentials: match "https://" instead, use an origin pattern such as "http://localhost:*" for local development, or set allow_insecure_origins`},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _, err := compile(tc.cfg, compileOptions{})
+			if err == nil {
+				t.Fatalf("compile(%+v) accepted the policy %+v, want %d problems", tc.cfg, p, len(tc.want))
+			}
+			var perr *policyError
+			if !errors.As(err, &perr) {
+				t.Fatalf("error %T %v, want a *policyError", err, err)
+			}
+			if len(perr.problems) != len(tc.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(perr.problems), len(tc.want), err)
+			}
+			for i, pb := range perr.problems {
+				if got := pb.describe(pb.field); !strings.HasPrefix(got, tc.want[i]) {
+					t.Errorf("problem %d:\n\t%s\nwant it to start with:\n\t%s", i, got, tc.want[i])
+				}
+			}
+			if p != nil {
+				t.Errorf("a refused configuration returned a policy")
+			}
+		})
+	}
+}
+
+// TestCompileAccepts checks configurations that are valid, the opt-outs
+// included, and what they compile to.
+func TestCompileAccepts(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cfg   config
+		check func(t *testing.T, p *policy)
+	}{
+		{
+			name: "any origin without credentials is static",
+			cfg:  config{AllowedOrigins: []string{"*"}},
+			check: func(t *testing.T, p *policy) {
+				if !p.static() || p.preflightStatus != 204 || p.maxAge != "" || p.exposeHeaders != "" {
+					t.Errorf("got %+v", p)
+				}
+			},
+		},
+		{
+			name: "loopback http origins need no opt-out with credentials",
+			cfg: config{AllowCredentials: true, AllowedOrigins: []string{
+				"http://localhost", "http://localhost:*", "http://*.localhost:*", "http://127.0.0.1:8080", "http://127.1.2.3:*", "http://[::1]:*",
+			}},
+		},
+		{
+			name: "allow_insecure_origins",
+			cfg:  config{AllowCredentials: true, AllowInsecureOrigins: true, AllowedOrigins: []string{"http://app.example.com"}, AllowedOriginRegexps: []string{`^http://[a-z]+\.example\.com$`}},
+		},
+		{
+			name: "allow_public_suffix_wildcards",
+			cfg:  config{AllowCredentials: true, AllowPublicSuffixWildcards: true, AllowedOrigins: []string{"https://*.github.io"}},
+		},
+		{
+			name: "public suffix wildcards without credentials",
+			cfg:  config{AllowedOrigins: []string{"https://*.github.io", "https://*.com"}},
+		},
+		{
+			name: "wildcards under a registrable domain with credentials",
+			cfg:  config{AllowCredentials: true, AllowedOrigins: []string{"https://*.example.com", "https://*.example.test", "https://*.app.example.co.uk"}},
+		},
+		{
+			name: "max_age zero is kept",
+			cfg:  config{AllowedOrigins: []string{"*"}, MaxAge: duration(0)},
+			check: func(t *testing.T, p *policy) {
+				if p.maxAge != "0" {
+					t.Errorf("maxAge = %q, want 0", p.maxAge)
+				}
+			},
+		},
+		{
+			name: "max_age of a day",
+			cfg:  config{AllowedOrigins: []string{"*"}, MaxAge: duration(24 * time.Hour)},
+			check: func(t *testing.T, p *policy) {
+				if p.maxAge != "86400" {
+					t.Errorf("maxAge = %q, want 86400", p.maxAge)
+				}
+			},
+		},
+		{
+			name: "methods, headers and exposed headers",
+			cfg: config{
+				AllowedOrigins:  []string{"https://a.example"},
+				AllowedMethods:  []string{"PUT", "PATCH", "PROPFIND", "GET"},
+				AllowedHeaders:  []string{"Content-Type", "X-API-Key", "x-api-key", "Authorization", "X-HTTP-Method-Override"},
+				ExposedHeaders:  []string{"X-Request-Id", "x-request-id", "ETag"},
+				PreflightStatus: 200,
+			},
+			check: func(t *testing.T, p *policy) {
+				if len(p.methods) != 4 || len(p.headers) != 4 || !p.authorization || p.maxHeaderLen != len("x-http-method-override") {
+					t.Errorf("methods %v, headers %v, authorization %v, maxHeaderLen %d", p.methods, p.headers, p.authorization, p.maxHeaderLen)
+				}
+				if p.exposeHeaders != "X-Request-Id, ETag" || p.preflightStatus != 200 {
+					t.Errorf("exposeHeaders %q, preflightStatus %d", p.exposeHeaders, p.preflightStatus)
+				}
+			},
+		},
+		{
+			name: "expose * without credentials",
+			cfg:  config{AllowedOrigins: []string{"*"}, ExposedHeaders: []string{"X-A", "*"}},
+			check: func(t *testing.T, p *policy) {
+				if p.exposeHeaders != "*" {
+					t.Errorf("exposeHeaders %q, want *", p.exposeHeaders)
+				}
+			},
+		},
+		{
+			name: "private network adds its request header to the preflight Vary",
+			cfg:  config{AllowedOrigins: []string{"*"}, AllowPrivateNetwork: true},
+			check: func(t *testing.T, p *policy) {
+				if !strings.HasSuffix(p.preflightVary, ", Access-Control-Request-Private-Network") {
+					t.Errorf("preflightVary %q", p.preflightVary)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _, err := compile(tc.cfg, compileOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.check != nil {
+				tc.check(t, p)
+			}
+		})
+	}
+}
+
+func TestCompileWarnings(t *testing.T) {
+	_, warnings, err := compile(config{
+		AllowedOrigins: []string{"https://a.example", "HTTPS://A.example:443", "*"},
+		AllowedMethods: []string{"patch"},
+	}, compileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`origin "HTTPS://A.example:443" repeats "https://a.example": it is listed once`,
+		`allowed_origins holds "*" with other origins, which "*" already allows`,
+		`method "patch" is case-sensitive and allows only fetch() calls that write it so; write "PATCH" to allow PATCH`,
+	}
+	if strings.Join(warnings, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestPolicyErrorLists(t *testing.T) {
+	_, _, err := compile(config{AllowedOrigins: []string{"null", "https://a.example/"}, PreflightStatus: 500}, compileOptions{})
+	want := "3 problems in the CORS policy:\n\tallowed_origins: \"null\" can never be allowed"
+	if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "\n\t") != 3 {
+		t.Errorf("error:\n%v\nwant it to start with:\n%s", err, want)
+	}
+}
+
+func TestCompileSkipsPlaceholders(t *testing.T) {
+	cfg := config{
+		AllowedOrigins:       []string{"{env.ORIGINS}", "https://a.example/{env.X}"},
+		AllowedOriginRegexps: []string{"{env.RE}", `^https://[a-z]{2,3}\.example$`},
+		AllowedMethods:       []string{"{env.M}"},
+		AllowedHeaders:       []string{"{env.H}"},
+		ExposedHeaders:       []string{"{env.E}"},
+	}
+	if _, _, err := compile(cfg, compileOptions{skipPlaceholders: true}); err != nil {
+		t.Errorf("with placeholders skipped: %v", err)
+	}
+	_, _, err := compile(cfg, compileOptions{})
+	var perr *policyError
+	if !errors.As(err, &perr) || len(perr.problems) != 6 {
+		t.Errorf("with placeholders checked literally, got %v; want 6 problems", err)
+	}
+}
