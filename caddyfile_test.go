@@ -1,0 +1,142 @@
+package cors
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+func TestUnmarshalCaddyfile(t *testing.T) {
+	tenMinutes := caddy.Duration(10 * time.Minute)
+	zero := caddy.Duration(0)
+	for _, tc := range []struct {
+		name  string
+		input string
+		want  Handler
+	}{
+		{
+			name:  "origins on the directive line",
+			input: `cors https://a.example https://b.example`,
+			want:  Handler{AllowedOrigins: []string{"https://a.example", "https://b.example"}},
+		},
+		{
+			name: "every subdirective",
+			input: `cors https://a.example {
+				origins https://*.b.example http://localhost:*
+				origins capacitor://localhost
+				origin_regexp ^https://pr-[0-9]+\.example$ ^https://x\.example$
+				methods PUT DELETE
+				methods PATCH
+				headers Content-Type X-Api-Key
+				expose X-Request-Id
+				credentials
+				max_age 10m
+				preflight_status 200
+				passthrough
+				private_network
+				allow_insecure_origins
+				allow_public_suffix_wildcards
+			}`,
+			want: Handler{
+				AllowedOrigins:             []string{"https://a.example", "https://*.b.example", "http://localhost:*", "capacitor://localhost"},
+				AllowedOriginRegexps:       []string{`^https://pr-[0-9]+\.example$`, `^https://x\.example$`},
+				AllowedMethods:             []string{"PUT", "DELETE", "PATCH"},
+				AllowedHeaders:             []string{"Content-Type", "X-Api-Key"},
+				ExposedHeaders:             []string{"X-Request-Id"},
+				AllowCredentials:           true,
+				MaxAge:                     &tenMinutes,
+				PreflightStatus:            200,
+				OptionsPassthrough:         true,
+				AllowPrivateNetwork:        true,
+				AllowInsecureOrigins:       true,
+				AllowPublicSuffixWildcards: true,
+			},
+		},
+		{
+			name: "wildcards",
+			input: `cors {
+				origins *
+				methods *
+				headers * Authorization
+				expose *
+			}`,
+			want: Handler{
+				AllowedOrigins: []string{"*"}, AllowedMethods: []string{"*"},
+				AllowedHeaders: []string{"*", "Authorization"}, ExposedHeaders: []string{"*"},
+			},
+		},
+		{
+			name:  "credentials false, max_age 0",
+			input: "cors https://a.example {\n credentials true\n credentials false\n max_age 0\n}",
+			want:  Handler{AllowedOrigins: []string{"https://a.example"}, MaxAge: &zero},
+		},
+		{
+			name:  "placeholders are kept for Provision",
+			input: "cors {env.CORS_ORIGINS} {\n origin_regexp {env.RE}\n credentials\n}",
+			want:  Handler{AllowedOrigins: []string{"{env.CORS_ORIGINS}"}, AllowedOriginRegexps: []string{"{env.RE}"}, AllowCredentials: true},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got Handler
+			if err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input)); err != nil {
+				t.Fatalf("UnmarshalCaddyfile: %v", err)
+			}
+			gotJSON, _ := json.Marshal(got)
+			wantJSON, _ := json.Marshal(tc.want)
+			if string(gotJSON) != string(wantJSON) {
+				t.Errorf("got  %s\nwant %s", gotJSON, wantJSON)
+			}
+		})
+	}
+}
+
+func TestUnmarshalCaddyfileRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name, input, want string
+	}{
+		{"no origin", "cors", `cors: no origin is allowed, so the handler would do nothing: list the origins of your pages, such as "https://app.example.com" (Caddyfile: cors https://app.example.com), or allow any origin with "*" (Caddyfile: origins *), at Testfile:1`},
+		{"null", "cors null", `origins: "null" can never be allowed`},
+		{"each problem at its line", "cors https://a.example/ {\n\tcredentials\n\torigins *\n\tmethods TRACE\n\tmax_age 25h\n}",
+			"4 problems in the CORS policy:\n" +
+				"\torigins: \"https://a.example/\" has a path (\"/\"): an origin is scheme://host[:port] with nothing after it; write \"https://a.example\", at Testfile:1\n" +
+				"\torigins: \"*\" cannot be combined with credentials: browsers refuse \"*\" on a credentialed request, and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials, at Testfile:3\n" +
+				"\tmethods: \"TRACE\" is a method that browsers never send (fetch() refuses CONNECT, TRACE and TRACK): remove it, at Testfile:4\n" +
+				"\tmax_age: 25h0m0s is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less, at Testfile:5"},
+		{"unknown subdirective", "cors * {\n\torigin https://a.example\n}", `unknown cors subdirective "origin": cors takes origins, origin_regexp, methods, headers, expose, credentials, max_age, preflight_status, passthrough, private_network, allow_insecure_origins and allow_public_suffix_wildcards, at Testfile:2`},
+		{"origins without a value", "cors {\n\torigins\n}", `wrong argument count or unexpected line ending after 'origins', at Testfile:2`},
+		{"methods without a value", "cors * {\n\tmethods\n}", `wrong argument count`},
+		{"credentials with a bad value", "cors https://a.example {\n\tcredentials yes\n}", `credentials takes true, false or nothing (true), not "yes", at Testfile:2`},
+		{"credentials with two values", "cors https://a.example {\n\tcredentials true false\n}", `credentials takes true, false or nothing (true), not "false"`},
+		{"max_age not a duration", "cors https://a.example {\n\tmax_age soon\n}", `max_age "soon" is not a duration: write one such as 10m, 2h or 0`},
+		{"max_age with two values", "cors https://a.example {\n\tmax_age 1m 2m\n}", `wrong argument count`},
+		{"max_age negative", "cors https://a.example {\n\tmax_age -1s\n}", `max_age: -1s is negative: write 0 to forbid caching preflights, or a duration such as 10m, at Testfile:2`},
+		{"max_age fractional", "cors https://a.example {\n\tmax_age 1.5s\n}", `max_age: 1.5s is not a whole number of seconds`},
+		{"preflight_status not a number", "cors https://a.example {\n\tpreflight_status ok\n}", `preflight_status "ok" is not a status code`},
+		{"preflight_status 0", "cors https://a.example {\n\tpreflight_status 0\n}", `preflight_status 0 is not a success: write 204 (the default) or 200`},
+		{"preflight_status 302", "cors https://a.example {\n\tpreflight_status 302\n}", `preflight_status: 302 is not a success: browsers accept a preflight only with a status from 200 to 299`},
+		{"flag with a value", "cors https://a.example {\n\tpassthrough yes\n}", `wrong argument count`},
+		{"private_network with a value", "cors https://a.example {\n\tprivate_network on\n}", `wrong argument count`},
+		{"regexp without scheme", "cors {\n\torigin_regexp .*\n}", `origin_regexp: ".*" does not begin with a fixed lower-case scheme`},
+		{"forbidden header", "cors * {\n\torigins https://a.example\n\theaders Cookie\n}", `headers: "Cookie" is a header that browsers never let scripts send, so no preflight asks for it: remove it, at Testfile:3`},
+		{"expose Set-Cookie", "cors https://a.example {\n\texpose Set-Cookie\n}", `expose: "Set-Cookie" can never be read by scripts`},
+		{"expose * with credentials", "cors https://a.example {\n\texpose *\n\tcredentials\n}", `expose: "*" means "all headers" only without credentials`},
+		{"public suffix", "cors https://*.github.io {\n\tcredentials\n}", `origins: "https://*.github.io" allows every site under "github.io"`},
+		{"insecure", "cors http://app.example.com {\n\tcredentials\n}", `origins: "http://app.example.com" is not a secure origin`},
+		{"file origin", "cors file://", `origins: "file://" is a file: origin`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h Handler
+			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+			if err == nil {
+				t.Fatalf("accepted %q", tc.input)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error:\n%v\nwant it to contain:\n%s", err, tc.want)
+			}
+		})
+	}
+}
