@@ -39,15 +39,8 @@ func TestCaddyfileAdapt(t *testing.T) {
 func TestExamplesAdapt(t *testing.T) {
 	for _, dir := range examples(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			caddyfile, err := os.ReadFile(filepath.Join(dir, "Caddyfile"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			twin, err := os.ReadFile(filepath.Join(dir, "caddy.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			assertAdapts(t, dir, string(caddyfile), strings.TrimSpace(string(twin)))
+			caddyfile, twin := readExample(t, dir)
+			assertAdapts(t, dir, caddyfile, strings.TrimSpace(twin))
 		})
 	}
 }
@@ -60,6 +53,20 @@ func examples(t *testing.T) []string {
 		t.Fatalf("no examples: %v", err)
 	}
 	return dirs
+}
+
+// readExample returns the Caddyfile of an example and its JSON twin.
+func readExample(t *testing.T, dir string) (caddyfile, twin string) {
+	t.Helper()
+	c, err := os.ReadFile(filepath.Join(dir, "Caddyfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := os.ReadFile(filepath.Join(dir, "caddy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(c), string(j)
 }
 
 // assertAdapts adapts a Caddyfile and compares the result with expected:

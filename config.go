@@ -50,6 +50,9 @@ const (
 	maxMaxAge = 24 * time.Hour
 )
 
+// tokenSyntax describes the syntax of method and header names.
+const tokenSyntax = "a token of letters, digits and !#$%&'*+-.^_`|~"
+
 // problem is one reason a configuration is refused.
 type problem struct {
 	field string // JSON name of the field
@@ -63,12 +66,24 @@ type problem struct {
 func (p problem) describe(field string) string {
 	s := field + ": "
 	if p.index >= 0 {
-		s += strconv.Quote(p.value) + " "
+		s += quote(p.value) + " "
 		if p.from != "" && p.from != p.value {
-			s += "(from " + strconv.Quote(p.from) + ") "
+			s += "(from " + quote(p.from) + ") "
 		}
 	}
 	return s + p.msg
+}
+
+// quote puts a configured value between double quotes, escaping it only if
+// it holds a quote or an unprintable character, so that a regexp reads as
+// it was written.
+func quote(s string) string {
+	for _, r := range s {
+		if r == '"' || !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return `"` + s + `"`
 }
 
 // policyError lists every problem of a refused configuration.
@@ -249,7 +264,7 @@ func (c *compiler) regexps(cfg config, p *policy) {
 		scheme, _, ok := strings.Cut(prefix, "://")
 		if !ok || !isScheme(scheme) || scheme != strings.ToLower(scheme) {
 			c.refuse(fieldOriginRegexps, i, expr, `does not begin with a fixed lower-case scheme and "://", so it could match other schemes `+
-				`than you meant: write one regexp per scheme, such as "^https://[a-z0-9-]+\\.example\\.com$"`)
+				`than you meant: write one regexp per scheme, such as "^https://[a-z0-9-]+\.example\.com$"`)
 			continue
 		}
 		if cfg.AllowCredentials && scheme == "http" && !cfg.AllowInsecureOrigins {
@@ -259,9 +274,22 @@ func (c *compiler) regexps(cfg config, p *policy) {
 		}
 		// Anchoring makes the regexp match the whole Origin, never a part of
 		// it such as the "https://example.com" in "https://example.com.evil".
-		p.origins.addRegexp(regexp.MustCompile(`^(?:`+expr+`)$`), scheme)
+		anchored := regexp.MustCompile(`^(?:` + expr + `)$`)
+		if canary := scheme + "://" + canaryHost; anchored.MatchString(canary) {
+			if cfg.AllowCredentials {
+				c.refuse(fieldOriginRegexps, i, expr, "matches the origins of any site, such as %q: with credentials, every site could read "+
+					`your users' data; match your own domain only, such as "^https://[a-z0-9-]+\.example\.com$"`, canary)
+				continue
+			}
+			c.warn("origin regexp %q matches the origins of any site, such as %q", expr, canary)
+		}
+		p.origins.addRegexp(anchored, scheme)
 	}
 }
+
+// canaryHost stands for a site nobody configured: a regexp that matches it
+// matches the origins of any site.
+const canaryHost = "attacker.invalid"
 
 // isWholePlaceholder reports whether s is one placeholder and nothing else,
 // the only form expanded in a regexp (whose braces are otherwise repetition
@@ -278,7 +306,7 @@ func (c *compiler) methods(cfg config, p *policy) {
 			p.anyMethod = true
 		case c.deferred(m):
 		case !isToken(m):
-			c.refuse(fieldMethods, i, m, "is not a method name: a method is a token of letters, digits and !#$%%&'*+-.^_`|~")
+			c.refuse(fieldMethods, i, m, "is not a method name: a method is %s", tokenSyntax)
 		case isForbiddenMethod(m):
 			c.refuse(fieldMethods, i, m, "is a method that browsers never send (fetch() refuses CONNECT, TRACE and TRACK): remove it")
 		case normalizeMethod(m) != m:
@@ -304,7 +332,7 @@ func (c *compiler) headers(cfg config, p *policy) {
 			p.anyHeader = true
 		case c.deferred(h):
 		case !isToken(h):
-			c.refuse(fieldHeaders, i, h, "is not a header name: a header name is a token of letters, digits and !#$%%&'*+-.^_`|~")
+			c.refuse(fieldHeaders, i, h, "is not a header name: a header name is %s", tokenSyntax)
 		case isForbiddenRequestHeader(h):
 			c.refuse(fieldHeaders, i, h, "is a header that browsers never let scripts send, so no preflight asks for it: remove it")
 		default:
@@ -334,7 +362,7 @@ func (c *compiler) exposed(cfg config, p *policy) {
 			all = true
 		case c.deferred(h):
 		case !isToken(h):
-			c.refuse(fieldExposed, i, h, "is not a header name: a header name is a token of letters, digits and !#$%%&'*+-.^_`|~")
+			c.refuse(fieldExposed, i, h, "is not a header name: a header name is %s", tokenSyntax)
 		case isForbiddenResponseHeader(h):
 			c.refuse(fieldExposed, i, h, "can never be read by scripts, whatever Access-Control-Expose-Headers says: remove it")
 		case !seen[strings.ToLower(h)]:

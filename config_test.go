@@ -142,13 +142,21 @@ func TestCompileRefuses(t *testing.T) {
 				`https://[`, `null`, `HTTPS://x\.example`,
 			}},
 			want: []string{
-				`allowed_origin_regexps: "https?://example\\.com" does not begin with a fixed lower-case scheme and "://", so it could match other schemes than you meant: write one regexp per scheme, such as "^https://[a-z0-9-]+\\.example\\.com$"`,
-				`allowed_origin_regexps: "(?i)https://example\\.com" does not begin with a fixed lower-case scheme`,
-				`allowed_origin_regexps: ".*\\.example\\.com" does not begin with a fixed lower-case scheme`,
+				`allowed_origin_regexps: "https?://example\.com" does not begin with a fixed lower-case scheme and "://", so it could match other schemes than you meant: write one regexp per scheme, such as "^https://[a-z0-9-]+\.example\.com$"`,
+				`allowed_origin_regexps: "(?i)https://example\.com" does not begin with a fixed lower-case scheme`,
+				`allowed_origin_regexps: ".*\.example\.com" does not begin with a fixed lower-case scheme`,
 				`allowed_origin_regexps: "^(https://a|https://b)$" does not begin with a fixed lower-case scheme`,
 				"allowed_origin_regexps: \"https://[\" does not compile: error parsing regexp: missing closing ]: `[`",
 				`allowed_origin_regexps: "null" does not begin with a fixed lower-case scheme`,
-				`allowed_origin_regexps: "HTTPS://x\\.example" does not begin with a fixed lower-case scheme`,
+				`allowed_origin_regexps: "HTTPS://x\.example" does not begin with a fixed lower-case scheme`,
+			},
+		},
+		{
+			name: "a regexp that matches any site, with credentials",
+			cfg:  config{AllowedOriginRegexps: []string{`https://.*`, `^https://[a-z.]+$`, `^https://[a-z]+\.example\.com$`}, AllowCredentials: true},
+			want: []string{
+				`allowed_origin_regexps: "https://.*" matches the origins of any site, such as "https://attacker.invalid": with credentials, every site could read your users' data; match your own domain only, such as "^https://[a-z0-9-]+\.example\.com$"`,
+				`allowed_origin_regexps: "^https://[a-z.]+$" matches the origins of any site`,
 			},
 		},
 		{
@@ -289,8 +297,9 @@ func TestCompileAccepts(t *testing.T) {
 
 func TestCompileWarnings(t *testing.T) {
 	_, warnings, err := compile(config{
-		AllowedOrigins: []string{"https://a.example", "HTTPS://A.example:443", "*"},
-		AllowedMethods: []string{"patch"},
+		AllowedOrigins:       []string{"https://a.example", "HTTPS://A.example:443", "*"},
+		AllowedMethods:       []string{"patch"},
+		AllowedOriginRegexps: []string{`https://.+`},
 	}, compileOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -298,6 +307,7 @@ func TestCompileWarnings(t *testing.T) {
 	want := []string{
 		`origin "HTTPS://A.example:443" repeats "https://a.example": it is listed once`,
 		`allowed_origins holds "*" with other origins, which "*" already allows`,
+		`origin regexp "https://.+" matches the origins of any site, such as "https://attacker.invalid"`,
 		`method "patch" is case-sensitive and allows only fetch() calls that write it so; write "PATCH" to allow PATCH`,
 	}
 	if strings.Join(warnings, "\n") != strings.Join(want, "\n") {

@@ -2,7 +2,6 @@ package cors
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -121,23 +120,16 @@ func TestExamples(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			caddyfile, err := os.ReadFile(filepath.Join(dir, "Caddyfile"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			twin, err := os.ReadFile(filepath.Join(dir, "caddy.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			caddyfile, twin := readExample(t, dir)
 			var cfg map[string]any
-			if err := json.Unmarshal([]byte(strings.ReplaceAll(string(twin), ":8080", ":9080")), &cfg); err != nil {
+			if err := json.Unmarshal([]byte(strings.ReplaceAll(twin, ":8080", ":9080")), &cfg); err != nil {
 				t.Fatal(err)
 			}
 			cfg["admin"] = map[string]any{"listen": "localhost:2999"}
 			js, _ := json.Marshal(cfg)
 
 			for _, form := range []struct{ config, adapter string }{
-				{testGlobals + strings.ReplaceAll(string(caddyfile), ":8080", ":9080"), "caddyfile"},
+				{testGlobals + strings.ReplaceAll(caddyfile, ":8080", ":9080"), "caddyfile"},
 				{string(js), "json"},
 			} {
 				t.Run(form.adapter, func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -631,6 +633,18 @@ func TestProvisionExpandsPlaceholders(t *testing.T) {
 	for _, o := range []string{"https://a.example", "https://b.example", "http://localhost:3000", "https://c.example", "https://pr-12.example", "https://q12.example"} {
 		if !h.policy.origins.contains(o) {
 			t.Errorf("%q is not allowed", o)
+		}
+	}
+
+	// A file of origins, one per line.
+	file := filepath.Join(t.TempDir(), "origins.txt")
+	if err := os.WriteFile(file, []byte("https://d.example\nhttps://*.e.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, _ = provision(t, `{"allowed_origins": ["{file.`+file+`}"]}`)
+	for o, want := range map[string]bool{"https://d.example": true, "https://x.e.example": true, "https://e.example": false} {
+		if h.policy.origins.contains(o) != want {
+			t.Errorf("from a file: %q allowed: %v, want %v", o, !want, want)
 		}
 	}
 
