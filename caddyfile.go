@@ -65,7 +65,8 @@ var subdirectives = map[string]string{
 // when the configuration loads.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
-	where := map[string][]caddyfile.Token{"": {d.Token()}}
+	directive := d.Token()
+	where := make(map[string][]caddyfile.Token) // field → the token of each value
 	args := func(field string, dst *[]string) error {
 		n := 0
 		for ; d.NextArg(); n++ {
@@ -155,7 +156,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 
-	cfg, _ := h.config(nil)
+	cfg, _ := h.expandedConfig(nil)
 	_, _, err := compile(cfg, compileOptions{skipPlaceholders: true})
 	var perr *policyError
 	if !errors.As(err, &perr) {
@@ -165,7 +166,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for i, p := range perr.problems {
 		// Report each problem at the line of its value, or of its
 		// subdirective, or else of the directive.
-		tok := where[""][0]
+		tok := directive
 		if toks := where[p.field]; p.index >= 0 && p.index < len(toks) {
 			tok = toks[p.index]
 		} else if len(toks) == 1 && p.index < 0 {

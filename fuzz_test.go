@@ -114,7 +114,7 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 		if strings.ContainsAny(input, "{}") {
 			return
 		}
-		cfg, _ := h.config(nil)
+		cfg, _ := h.expandedConfig(nil)
 		if _, _, err := compile(cfg, compileOptions{}); err != nil {
 			t.Fatalf("accepted %q, which does not compile: %v", input, err)
 		}

@@ -151,7 +151,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // are kept for Validate, which reports them all at once.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	cfg, expanded := h.config(caddy.NewReplacer())
+	cfg, expanded := h.expandedConfig(caddy.NewReplacer())
 	p, warnings, err := compile(cfg, compileOptions{})
 	for _, w := range warnings {
 		h.logger.Warn(w)
@@ -185,9 +185,9 @@ type expansion struct {
 	problems []problem
 }
 
-// config returns the handler's configuration with its global placeholders
-// expanded by repl, or as written if repl is nil.
-func (h *Handler) config(repl *caddy.Replacer) (config, expansion) {
+// expandedConfig returns the handler's configuration with its global
+// placeholders expanded by repl, or as written if repl is nil.
+func (h *Handler) expandedConfig(repl *caddy.Replacer) (config, expansion) {
 	x := expansion{from: make(map[string][]string)}
 	cfg := config{
 		AllowedOrigins:             x.expand(repl, fieldOrigins, h.AllowedOrigins, false),
