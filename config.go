@@ -182,9 +182,9 @@ func compile(cfg config, opts compileOptions) (*policy, []string, error) {
 			p.preflightStatus = s
 		}
 	}
-	p.preflightVary = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+	p.preflightVary = headerOrigin + ", " + headerRequestMethod + ", " + headerRequestHeaders
 	if p.privateNetwork {
-		p.preflightVary += ", Access-Control-Request-Private-Network"
+		p.preflightVary += ", " + headerRequestPrivateNetwork
 	}
 	if len(c.problems) > 0 {
 		return nil, c.warnings, &policyError{problems: c.problems}
