@@ -50,21 +50,22 @@ const (
 	preflight
 )
 
-// kindOf classifies a request. A plain OPTIONS request, without
-// Access-Control-Request-Method, is an ordinary request (WebDAV, API
-// discovery) and is not answered as a preflight.
-func kindOf(method string, h http.Header) requestKind {
-	if _, ok := h[headerOrigin]; !ok {
-		return notCORS
+// kindOf classifies a request, and returns its Origin lines. A plain
+// OPTIONS request, without Access-Control-Request-Method, is an ordinary
+// request (WebDAV, API discovery) and is not answered as a preflight.
+func kindOf(method string, h http.Header) (requestKind, []string) {
+	origins, ok := h[headerOrigin]
+	if !ok {
+		return notCORS, nil
 	}
 	if method == http.MethodOptions {
 		for _, m := range h[headerRequestMethod] {
 			if m != "" {
-				return preflight
+				return preflight, origins
 			}
 		}
 	}
-	return actual
+	return actual, origins
 }
 
 // refusalReason says which part of a request the policy did not allow.
@@ -111,43 +112,41 @@ func (r refusal) String() string {
 // decide fills d with the answer to a request of the given method and
 // headers. This is where every request is decided.
 func (p *policy) decide(method string, req http.Header, d *decision) {
-	d.kind = kindOf(method, req)
-	switch d.kind {
-	case notCORS:
-		if p.static() {
-			d.values[ownedAllowOrigin] = "*"
-			d.values[ownedExposeHeaders] = p.exposeHeaders
-		} else {
-			d.vary = "Origin"
-		}
-	case actual:
-		if !p.static() {
-			d.vary = "Origin"
-		}
-		origin, r := p.allowOrigin(req)
-		if d.refusal = r; r.reason != allowed {
-			return
-		}
-		d.values[ownedAllowOrigin] = origin
-		if p.credentials {
-			d.values[ownedAllowCredentials] = "true"
-		}
-		d.values[ownedExposeHeaders] = p.exposeHeaders
-	case preflight:
+	var origins []string
+	d.kind, origins = kindOf(method, req)
+	if d.kind == preflight {
 		// Every preflight answer varies with the three request headers it
 		// reads, whether it allows them or not.
 		d.vary = p.preflightVary
-		d.refusal = p.decidePreflight(req, d)
+		d.refusal = p.decidePreflight(origins, req, d)
+		return
 	}
+	if p.static() {
+		// The same answer to every request, CORS or not, whatever its
+		// Origin: nothing to vary with.
+		d.values[ownedAllowOrigin] = "*"
+		d.values[ownedExposeHeaders] = p.exposeHeaders
+		return
+	}
+	d.vary = headerOrigin
+	if d.kind == notCORS {
+		return
+	}
+	origin, r := p.allowOrigin(origins)
+	if d.refusal = r; r.reason != allowed {
+		return
+	}
+	p.allow(origin, d)
+	d.values[ownedExposeHeaders] = p.exposeHeaders
 }
 
-// allowOrigin returns the Access-Control-Allow-Origin of a request: "*"
-// under a static policy, the request's own Origin when it is allowed.
-func (p *policy) allowOrigin(req http.Header) (string, refusal) {
+// allowOrigin returns the Access-Control-Allow-Origin of a request with the
+// given Origin lines: "*" under a static policy, the request's own Origin
+// when it is allowed.
+func (p *policy) allowOrigin(origins []string) (string, refusal) {
 	if p.static() {
 		return "*", refusal{}
 	}
-	origins := req[headerOrigin]
 	if len(origins) != 1 {
 		// Browsers send one Origin line; several cannot be echoed.
 		return "", refusal{refusedMalformed, headerOrigin}
@@ -158,12 +157,20 @@ func (p *policy) allowOrigin(req http.Header) (string, refusal) {
 	return origins[0], refusal{}
 }
 
+// allow records the headers every allowed request is answered with.
+func (p *policy) allow(origin string, d *decision) {
+	d.values[ownedAllowOrigin] = origin
+	if p.credentials {
+		d.values[ownedAllowCredentials] = "true"
+	}
+}
+
 // decidePreflight checks the origin, the method and the request headers a
 // preflight asks for, and fills d with the full answer only if all pass: a
 // refused preflight gets no Access-Control-* header at all.
 // https://fetch.spec.whatwg.org/#cors-preflight-fetch
-func (p *policy) decidePreflight(req http.Header, d *decision) refusal {
-	origin, r := p.allowOrigin(req)
+func (p *policy) decidePreflight(origins []string, req http.Header, d *decision) refusal {
+	origin, r := p.allowOrigin(origins)
 	if r.reason != allowed {
 		return r
 	}
@@ -179,10 +186,7 @@ func (p *policy) decidePreflight(req http.Header, d *decision) refusal {
 	if r.reason != allowed {
 		return r
 	}
-	d.values[ownedAllowOrigin] = origin
-	if p.credentials {
-		d.values[ownedAllowCredentials] = "true"
-	}
+	p.allow(origin, d)
 	// Echoing the requested method and headers, rather than a list or "*",
 	// answers credentialed requests too (for which "*" is a literal name)
 	// and reveals nothing of the rest of the policy.
