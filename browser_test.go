@@ -178,17 +178,7 @@ var blockedSaw = scriptSaw{Blocked: true}
 // API with every policy under its own path, and the upstreams.
 func caddyfileFor(browserPolicies map[string]browserPolicy) string {
 	var b strings.Builder
-	b.WriteString(`{
-	skip_install_trust
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-	local_certs
-	auto_https disable_redirects
-}
-
-`)
+	b.WriteString(testGlobalOptions("local_certs", "auto_https disable_redirects") + "\n")
 	b.WriteString(strings.Join(pageOrigins, ", "))
 	b.WriteString(` {
 	header Content-Type "text/html; charset=utf-8"
@@ -266,7 +256,7 @@ type browserRecord struct{}
 func (browserRecord) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
 		ID:  "http.handlers.browser_record",
-		New: func() caddy.Module { return browserRecord{} },
+		New: func() caddy.Module { return new(browserRecord) },
 	}
 }
 
@@ -312,7 +302,7 @@ func init() {
 		if h.NextArg() {
 			return nil, h.ArgErr()
 		}
-		return browserRecord{}, nil
+		return new(browserRecord), nil
 	})
 	httpcaddyfile.RegisterDirectiveOrder("browser_record", httpcaddyfile.Before, "tracing")
 }

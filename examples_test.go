@@ -126,6 +126,9 @@ func TestExamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg["admin"] = map[string]any{"listen": "localhost:2999"}
+			if err := json.Unmarshal([]byte("{"+testLogging+"}"), &cfg); err != nil {
+				t.Fatal(err)
+			}
 			js, _ := json.Marshal(cfg)
 
 			for _, form := range []struct{ config, adapter string }{

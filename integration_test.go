@@ -16,14 +16,18 @@ import (
 // configuration. Under -short, caddytest skips them.
 
 // testGlobals are the global options of every test Caddyfile.
-const testGlobals = `{
-	skip_install_trust
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
+var testGlobals = testGlobalOptions()
+
+// testGlobalOptions writes the global options of a test Caddyfile: the
+// fixed admin endpoint and ports, no change to the system's trust store, and
+// no logs, which would flood the output of go test; then the extra lines.
+func testGlobalOptions(extra ...string) string {
+	return "{\n\tskip_install_trust\n\tadmin localhost:2999\n\thttp_port 9080\n\thttps_port 9443\n\tgrace_period 1ns\n" +
+		"\tlog {\n\t\toutput discard\n\t}\n" + indent(strings.Join(extra, "\n"), "\t") + "\n}\n"
 }
-`
+
+// testLogging is testGlobalOptions's "no logs" for a JSON configuration.
+const testLogging = `"logging": {"logs": {"default": {"writer": {"output": "discard"}}}}`
 
 // probe is one request to a running Caddy and what must come back.
 type probe struct {
@@ -181,6 +185,7 @@ func TestIntegrationCaddyfile(t *testing.T) {
 // answers its preflights itself.
 const publicJSON = `{
 	"admin": {"listen": "localhost:2999"},
+	` + testLogging + `,
 	"apps": {"http": {"grace_period": 1, "servers": {
 		"upstream": {"listen": [":9081"], "routes": [{"handle": [
 			{"handler": "headers", "response": {"set": {"Access-Control-Allow-Origin": ["https://a.example"], "Access-Control-Allow-Credentials": ["true"]}}},
