@@ -332,7 +332,7 @@ func requireChromium(t *testing.T) {
 		t.Fatalf("browser: no Chromium at %s, and CI must run the %d browser scenarios (apt-get install chromium)", chromiumPath, len(browserScenarios))
 	}
 	msg := fmt.Sprintf("browser: skipped, no Chromium at %s (apt-get install chromium to run the %d browser scenarios)", chromiumPath, len(browserScenarios))
-	fmt.Println(msg)
+	browserSummary = msg
 	t.Skip(msg)
 }
 
@@ -498,6 +498,19 @@ func (b *browser) run(page, url string, f fetchCall) (scriptSaw, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[scriptSaw](call, chromedp.EvalAwaitPromise))
 }
 
+// browserSummary is the line TestMain prints last, after every test (go test
+// shows a passing package's output only in its local-directory mode, and
+// -v); TestBrowser sets it.
+var browserSummary string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if browserSummary != "" {
+		fmt.Println(browserSummary)
+	}
+	os.Exit(code)
+}
+
 // TestBrowser runs every scenario in headless Chromium and prints a
 // one-line summary.
 func TestBrowser(t *testing.T) {
@@ -521,7 +534,7 @@ func TestBrowser(t *testing.T) {
 			agree++
 		}
 	}
-	fmt.Printf("browser: %d scenarios, %d agree\n", len(browserScenarios), agree)
+	browserSummary = fmt.Sprintf("browser: %d scenarios, %d agree", len(browserScenarios), agree)
 }
 
 // runScenario runs the steps of s and checks both sides; a failure prints
