@@ -466,3 +466,24 @@ func TestBrowserScenariosInREADME(t *testing.T) {
 	}
 	t.Error("README.md's list of browser scenarios is out of date: run go test -run TestBrowserScenariosInREADME -update-readme")
 }
+
+// TestBrowserScenariosAreWellFormed checks the table itself: each scenario
+// has a URL of its own, a policy that exists and pages the suite serves.
+func TestBrowserScenariosAreWellFormed(t *testing.T) {
+	seen := map[string]string{}
+	pages := append([]string{sandboxed}, pageOrigins...)
+	for _, s := range browserScenarios {
+		if other, ok := seen[slug(s.name)]; ok {
+			t.Errorf("%q and %q share a URL", s.name, other)
+		}
+		seen[slug(s.name)] = s.name
+		if _, ok := browserPolicies[s.policy]; !ok {
+			t.Errorf("%q: no policy %q", s.name, s.policy)
+		}
+		for _, st := range append(slices.Clone(s.before), s.step) {
+			if !slices.Contains(pages, st.page) {
+				t.Errorf("%q: no page %q", s.name, st.page)
+			}
+		}
+	}
+}

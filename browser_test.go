@@ -61,7 +61,7 @@ var pageOrigins = []string{app, appPort9444, sub, deep, apex, evil, lookAlike, s
 const apiBase = "https://api.example.test:9443"
 
 // probeHeaders are the response headers whose readability a scenario checks:
-// one safelisted, one exposed by most browserPolicies, two never exposed by name.
+// one safelisted, one exposed by most policies, two never exposed by name.
 var probeHeaders = []string{"content-type", "x-request-id", "x-hidden", "server"}
 
 // browserPolicy is a cors directive and the application behind it, served under
@@ -71,7 +71,7 @@ type browserPolicy struct {
 	app  string // what answers behind it; appDefault if empty
 }
 
-// appDefault answers 200 "ok" with one header the browserPolicies expose and one
+// appDefault answers 200 "ok" with one header most policies expose and one
 // they do not; nothing is cached.
 const appDefault = `header X-Request-Id 42
 header X-Hidden secret
@@ -176,7 +176,7 @@ var blockedSaw = scriptSaw{Blocked: true}
 
 // caddyfileFor writes the whole test configuration: every page origin, the
 // API with every policy under its own path, and the upstreams.
-func caddyfileFor(browserPolicies map[string]browserPolicy) string {
+func caddyfileFor(policies map[string]browserPolicy) string {
 	var b strings.Builder
 	b.WriteString(testGlobalOptions("local_certs", "auto_https disable_redirects") + "\n")
 	b.WriteString(strings.Join(pageOrigins, ", "))
@@ -188,8 +188,8 @@ func caddyfileFor(browserPolicies map[string]browserPolicy) string {
 ` + apiBase + ` {
 	browser_record
 `)
-	for _, name := range slices.Sorted(maps.Keys(browserPolicies)) {
-		p := browserPolicies[name]
+	for _, name := range slices.Sorted(maps.Keys(policies)) {
+		p := policies[name]
 		body := p.app
 		if body == "" {
 			body = appDefault
