@@ -142,6 +142,17 @@ func isToken(s string) bool {
 // in an HTTP list.
 func isOWS(c byte) bool { return c == ' ' || c == '\t' }
 
+// trimOWS removes the optional whitespace around a list element.
+func trimOWS(s string) string {
+	for s != "" && isOWS(s[0]) {
+		s = s[1:]
+	}
+	for s != "" && isOWS(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
 // defaultPort returns the default port of the special URL schemes, which a
 // serialised origin never carries, or "" for other schemes.
 // https://url.spec.whatwg.org/#default-port
