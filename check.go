@@ -35,7 +35,10 @@ type checkInput struct {
 	// only DELETE, GET, HEAD, OPTIONS, POST and PUT. Empty means GET.
 	Method string
 	// Headers are the request headers the script sets, in order. Several
-	// with one name are combined with ", ", as Headers.append() does.
+	// with one name are judged one by one, as the standard does, and sent
+	// as one line, their values joined with ", ", as browsers do.
+	// (Chromium judges the joined value, which can need a preflight where
+	// the standard does not.)
 	Headers []headerPair
 	// Credentials is the credentials mode "include"; false stands for
 	// "same-origin" and "omit", which a cross-origin request treats alike.
@@ -160,7 +163,7 @@ type fetchRequest struct {
 	origin      string // serialized, or "null"
 	urlOrigin   originPattern
 	method      string
-	headers     []headerPair // combined by name, in order of first use
+	headers     []headerPair // normalised, in order
 	credentials bool
 }
 
@@ -231,14 +234,26 @@ func (in checkInput) prepare() (*fetchRequest, error) {
 		case isForbiddenRequestHeaderPair(h.Name, value):
 			return nil, inputErrorf("header %s is forbidden: browsers never let scripts set it (the browser sets it, or drops it)", h.Name)
 		}
-		i := slices.IndexFunc(r.headers, func(p headerPair) bool { return strings.EqualFold(p.Name, h.Name) })
-		if i < 0 {
-			r.headers = append(r.headers, headerPair{http.CanonicalHeaderKey(h.Name), value})
-		} else {
-			r.headers[i].Value += ", " + value
-		}
+		r.headers = append(r.headers, headerPair{http.CanonicalHeaderKey(h.Name), value})
 	}
 	return r, nil
+}
+
+// combinedHeaders returns the headers as a browser sends them: one line per
+// name, in order of first use, the values of a repeated name joined with
+// ", ".
+// https://fetch.spec.whatwg.org/#concept-header-list-combine
+func combinedHeaders(headers []headerPair) []headerPair {
+	var lines []headerPair
+	for _, h := range headers {
+		i := slices.IndexFunc(lines, func(l headerPair) bool { return l.Name == h.Name })
+		if i < 0 {
+			lines = append(lines, h)
+		} else {
+			lines[i].Value += ", " + h.Value
+		}
+	}
+	return lines
 }
 
 // sameOrigin reports whether the URL has the page's origin.
@@ -317,10 +332,13 @@ func (c *checker) preflightBecause() {
 			total += len(h.Value)
 		}
 	}
+	explained := make(map[string]bool)
 	for _, h := range r.headers {
-		if _, found := slices.BinarySearch(c.unsafe, strings.ToLower(h.Name)); !found {
+		lower := strings.ToLower(h.Name)
+		if _, found := slices.BinarySearch(c.unsafe, lower); !found || explained[lower] {
 			continue
 		}
+		explained[lower] = true
 		why = append(why, fmt.Sprintf("the header %s %s", h.Name, unsafeBecause(h, total)))
 	}
 	c.rep.PreflightBecause = why
@@ -517,7 +535,7 @@ func (c *checker) actualHeaders(withOrigin bool) []headerPair {
 	if !slices.ContainsFunc(c.req.headers, func(h headerPair) bool { return strings.EqualFold(h.Name, "Accept") }) {
 		hs = append(hs, headerPair{"Accept", "*/*"})
 	}
-	return append(hs, c.req.headers...)
+	return append(hs, combinedHeaders(c.req.headers)...)
 }
 
 // redirected reports, for a response that passed the CORS check, a redirect
