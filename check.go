@@ -585,12 +585,13 @@ func (c *checker) corsCheck(step string, h http.Header) bool {
 	}
 	switch {
 	case len(lines) == 0:
-		msg := where + " has no " + headerAllowOrigin
+		msg, fix := where+" has no "+headerAllowOrigin, fmt.Sprintf("send %s: %s", headerAllowOrigin, expect)
 		if step == stepPreflight && !hasAllowHeader(h) {
 			msg += ", nor any Access-Control-Allow-* header: the server does not answer preflights at this URL, " +
 				"or it refused this one (its origin, method or headers)"
+			fix = "answer the preflight with " + c.preflightAnswer()
 		}
-		c.rep.block(step, reasonAllowOriginMissing, msg, fmt.Sprintf("send %s: %s", headerAllowOrigin, expect))
+		c.rep.block(step, reasonAllowOriginMissing, msg, fix)
 		return false
 	case allow == "*" && !r.credentials:
 		return true
@@ -621,6 +622,23 @@ func (c *checker) corsCheck(step string, h http.Header) bool {
 		return false
 	}
 	return true
+}
+
+// preflightAnswer lists the headers of a preflight answer that allows the
+// request.
+func (c *checker) preflightAnswer() string {
+	r := c.req
+	hs := []string{headerAllowOrigin + ": " + r.origin}
+	if r.credentials {
+		hs = append(hs, headerAllowCredentials+": true")
+	}
+	if !isSafelistedMethod(r.method) {
+		hs = append(hs, headerAllowMethods+": "+r.method)
+	}
+	if len(c.unsafe) > 0 {
+		hs = append(hs, headerAllowHeaders+": "+strings.Join(c.unsafe, ", "))
+	}
+	return strings.Join(hs, "; ")
 }
 
 // hasAllowHeader reports whether h holds any Access-Control-Allow-* header.

@@ -557,3 +557,16 @@ Fix:     add x-api-key to Access-Control-Allow-Headers
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
+
+// TestCheckFixOfRefusedPreflight checks that a preflight answered without
+// any CORS header gets, as its fix, the whole answer that would allow it.
+func TestCheckFixOfRefusedPreflight(t *testing.T) {
+	srv := newCraftedServer(t, answer{status: 403}, refuseAll)
+	rep := checkCORS(context.Background(), nil, checkInput{URL: srv.URL, Origin: pageOrigin, Method: "PATCH",
+		Headers: hp("X-B: 1", "X-A: 1"), Credentials: true})
+	want := "answer the preflight with Access-Control-Allow-Origin: https://app.example; Access-Control-Allow-Credentials: true; " +
+		"Access-Control-Allow-Methods: PATCH; Access-Control-Allow-Headers: x-a, x-b"
+	if rep.Reason != reasonAllowOriginMissing || rep.Fix != want {
+		t.Errorf("reason %q, fix:\n%s\nwant:\n%s", rep.Reason, rep.Fix, want)
+	}
+}

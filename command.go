@@ -229,10 +229,13 @@ func writeReport(w io.Writer, r *checkReport) {
 	case verdictAllowed:
 		fmt.Fprintln(w, "Verdict: allowed")
 	case verdictBlocked:
-		if r.Step != "" {
-			fmt.Fprintf(w, "Verdict: blocked at the %s\n", r.Step)
-		} else {
-			fmt.Fprintln(w, "Verdict: blocked")
+		switch r.Step {
+		case stepPreflight:
+			fmt.Fprintln(w, "Verdict: blocked at the preflight")
+		case stepActual:
+			fmt.Fprintln(w, "Verdict: blocked at the actual request")
+		default:
+			fmt.Fprintln(w, "Verdict: blocked before any request")
 		}
 	default:
 		fmt.Fprintln(w, "Verdict: could not check")
