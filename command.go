@@ -96,10 +96,11 @@ func checkCommand() *cobra.Command {
 	fs.Duration("timeout", defaultCheckTimeout, "time limit of the whole check")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		code, err := runCheck(cmd, args, cmd.OutOrStdout())
+		exit := exitWith(cmd, code, err)
 		if err != nil && code == exitUnchecked {
-			err = fmt.Errorf("%w\nRun 'caddy cors check --help' for usage.", err)
+			fmt.Fprintln(cmd.ErrOrStderr(), "Run 'caddy cors check --help' for usage.")
 		}
-		return exitWith(cmd, code, err)
+		return exit
 	}
 	return cmd
 }
