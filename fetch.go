@@ -236,19 +236,7 @@ func hasUnsafeRequestHeaderByte(v string) bool {
 
 // languageChars marks the bytes allowed in a safelisted Accept-Language or
 // Content-Language value: letters, digits, space and *,-.;=.
-var languageChars = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range " *,-.;=" {
-		t[c] = true
-	}
-	return t
-}()
+var languageChars = alphanumericAnd(" *,-.;=")
 
 // mimeEssence parses a MIME type as the MIME Sniffing standard does and
 // returns its essence, "type/subtype" in lower case. Parameters never make
@@ -365,7 +353,11 @@ const nonWildcardRequestHeader = "authorization"
 // tokenChars marks the bytes of an RFC 9110 token, the syntax of methods and
 // header names: letters, digits and !#$%&'*+-.^_`|~.
 // https://www.rfc-editor.org/rfc/rfc9110#section-5.6.2
-var tokenChars = func() (t [256]bool) {
+var tokenChars = alphanumericAnd("!#$%&'*+-.^_`|~")
+
+// alphanumericAnd returns the set of ASCII letters, digits and the bytes of
+// extra.
+func alphanumericAnd(extra string) (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
 	}
@@ -373,11 +365,11 @@ var tokenChars = func() (t [256]bool) {
 		t[c] = true
 		t[c-'a'+'A'] = true
 	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
+	for i := 0; i < len(extra); i++ {
+		t[extra[i]] = true
 	}
 	return t
-}()
+}
 
 // isToken reports whether s is a non-empty RFC 9110 token.
 func isToken(s string) bool {
