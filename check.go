@@ -17,8 +17,9 @@ import (
 // response headers the script could read. It is the core of
 // "caddy cors check" (command.go), usable from Go without the command line.
 //
-// It applies the Fetch standard, with two simplifications a report states:
-// it follows no redirect, and it sends no body and no cookies.
+// It applies the Fetch standard, with simplifications its users are told
+// of: it follows no redirect, sends no body, and has cookies only if the
+// caller's client has a jar.
 // https://fetch.spec.whatwg.org/#main-fetch
 
 // checkInput is a cross-origin request as a page's script makes it with
@@ -349,7 +350,7 @@ func (c *checker) preflightBecause() {
 func unsafeBecause(h headerPair, total int) string {
 	name := strings.ToLower(h.Name)
 	switch {
-	case name != "accept" && name != "accept-language" && name != "content-language" && name != "content-type" && name != "range":
+	case !slices.Contains(safelistedRequestHeaderNames[:], name):
 		return "is not CORS-safelisted (only Accept, Accept-Language, Content-Language, Content-Type and Range can be)"
 	case len(h.Value) > maxSafelistedValue:
 		return fmt.Sprintf("has a value of %d bytes, over the %d of a safelisted header", len(h.Value), maxSafelistedValue)
@@ -475,8 +476,8 @@ func (c *checker) checkHeaders(names []string) bool {
 		c.rep.block(stepPreflight, reasonAuthorizationNotUnderWildcard,
 			fmt.Sprintf(`%s is "*", which never covers Authorization: the Fetch standard requires it by name`, headerAllowHeaders),
 			fmt.Sprintf("add authorization to %s by name", headerAllowHeaders))
-		c.rep.Notes = append(c.rep.Notes, `Chromium (up to at least version 156) still lets "*" cover Authorization, with a deprecation warning; `+
-			"Firefox and Safari follow the standard, and Chromium will")
+		c.rep.Notes = append(c.rep.Notes, `Chromium (156 at least) still lets "*" cover Authorization, with a deprecation warning, `+
+			"so this request works there for now; the standard, which this check follows, does not")
 		return false
 	}
 	return true
@@ -580,7 +581,12 @@ func (c *checker) corsCheck(step string, h http.Header) bool {
 	lines := h.Values(headerAllowOrigin)
 	allow := strings.Join(lines, ", ") // how a browser reads several lines
 	expect := r.origin
-	if !r.credentials {
+	switch {
+	case r.origin == "null" && !r.credentials:
+		expect = `* (sending "null" would allow every sandboxed page and data: URL)`
+	case r.origin == "null":
+		expect += ", but mind that any sandboxed page or data: URL can send Origin: null"
+	case !r.credentials:
 		expect += ` (or "*", since the request carries no credentials)`
 	}
 	switch {

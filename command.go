@@ -115,7 +115,7 @@ var errBlocked = errors.New("blocked")
 func exitWith(cmd *cobra.Command, code int, err error) error {
 	cmd.SilenceErrors = true // the messages are printed here, once
 	if err != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "caddy %s: %v\n", cmd.CommandPath()[len(cmd.Root().Name())+1:], err)
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", cmd.CommandPath(), err)
 	}
 	switch code {
 	case exitAllowed:

@@ -126,7 +126,8 @@ func isForbiddenRequestHeaderPair(name, value string) bool {
 	return false
 }
 
-// headerPair is one request header as a script sets it.
+// headerPair is one header: a request header as a script sets it, or a
+// line of a response header.
 type headerPair struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
@@ -154,9 +155,13 @@ const (
 	maxSafelistedValueTotal = 1024 // bytes in the values of all safelisted headers of a request
 )
 
+// safelistedRequestHeaderNames are the names of the only request headers
+// that can be CORS-safelisted, each with a rule for its value.
+var safelistedRequestHeaderNames = [...]string{"accept", "accept-language", "content-language", "content-type", "range"}
+
 // isSafelistedRequestHeader reports whether a script may send the header
-// without a preflight, judged alone: its name is one of five and its value
-// passes that name's rule. The 1024-byte rule over all such headers is
+// without a preflight, judged alone: its name is one of
+// safelistedRequestHeaderNames and its value passes that name's rule. The 1024-byte rule over all such headers is
 // applied by unsafeRequestHeaderNames.
 // https://fetch.spec.whatwg.org/#cors-safelisted-request-header
 func isSafelistedRequestHeader(name, value string) bool {
