@@ -156,7 +156,9 @@ const (
 )
 
 // safelistedRequestHeaderNames are the names of the only request headers
-// that can be CORS-safelisted, each with a rule for its value.
+// that can be CORS-safelisted, each with a rule for its value. (Chromium
+// safelists its client hints too, such as DPR, Width, Viewport-Width,
+// Device-Memory and "Save-Data: on"; the standard does not.)
 var safelistedRequestHeaderNames = [...]string{"accept", "accept-language", "content-language", "content-type", "range"}
 
 // isSafelistedRequestHeader reports whether a script may send the header
