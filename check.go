@@ -675,6 +675,10 @@ func (c *checker) send(ctx context.Context, method string, headers []headerPair,
 	for _, h := range headers {
 		req.Header.Add(h.Name, h.Value)
 	}
+	// Browsers ask for compressed bodies. Asking here also keeps Go's
+	// transport from decompressing the body itself and removing
+	// Content-Encoding and Content-Length, which a script could read.
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
 	client := *c.client
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if !credentials {

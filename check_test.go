@@ -2,6 +2,7 @@ package cors
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -568,5 +569,26 @@ func TestCheckFixOfRefusedPreflight(t *testing.T) {
 		"Access-Control-Allow-Methods: PATCH; Access-Control-Allow-Headers: x-a, x-b"
 	if rep.Reason != reasonAllowOriginMissing || rep.Fix != want {
 		t.Errorf("reason %q, fix:\n%s\nwant:\n%s", rep.Reason, rep.Fix, want)
+	}
+}
+
+// TestCheckKeepsEncodingHeaders checks that a compressed response's
+// Content-Encoding and Content-Length are reported as a browser sees them.
+func TestCheckKeepsEncodingHeaders(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			t.Errorf("Accept-Encoding %q", r.Header.Get("Accept-Encoding"))
+		}
+		w.Header().Set(headerAllowOrigin, "*")
+		w.Header().Set(headerExposeHeaders, "Content-Encoding")
+		w.Header().Set("Content-Encoding", "gzip")
+		gz := gzip.NewWriter(w)
+		_, _ = gz.Write([]byte(`{}`))
+		_ = gz.Close()
+	}))
+	defer srv.Close()
+	rep := checkCORS(context.Background(), nil, checkInput{URL: srv.URL, Origin: pageOrigin})
+	if want := []string{"Content-Encoding", "Content-Length"}; !slices.Equal(rep.Readable, want) {
+		t.Errorf("readable headers %q, want %q", rep.Readable, want)
 	}
 }
