@@ -367,6 +367,9 @@ func (c *compiler) exposed(cfg config, p *policy) {
 			c.refuse(fieldExposed, i, h, "can never be read by scripts, whatever Access-Control-Expose-Headers says: remove it")
 		case !seen[strings.ToLower(h)]:
 			seen[strings.ToLower(h)] = true
+			if isSafelistedResponseHeader(h) {
+				c.warn("exposed header %q is one that scripts can always read: listing it changes nothing", h)
+			}
 			names = append(names, h)
 		}
 	}

@@ -300,6 +300,7 @@ func TestCompileWarnings(t *testing.T) {
 		AllowedOrigins:       []string{"https://a.example", "HTTPS://A.example:443", "*"},
 		AllowedMethods:       []string{"patch"},
 		AllowedOriginRegexps: []string{`https://.+`},
+		ExposedHeaders:       []string{"X-Request-Id", "content-type"},
 	}, compileOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -309,6 +310,7 @@ func TestCompileWarnings(t *testing.T) {
 		`allowed_origins holds "*" with other origins, which "*" already allows`,
 		`origin regexp "https://.+" matches the origins of any site, such as "https://attacker.invalid"`,
 		`method "patch" is case-sensitive and allows only fetch() calls that write it so; write "PATCH" to allow PATCH`,
+		`exposed header "content-type" is one that scripts can always read: listing it changes nothing`,
 	}
 	if strings.Join(warnings, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(want, "\n"))

@@ -2,6 +2,8 @@ package cors
 
 import (
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -117,6 +119,80 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 		cfg, _ := h.expandedConfig(nil)
 		if _, _, err := compile(cfg, compileOptions{}); err != nil {
 			t.Fatalf("accepted %q, which does not compile: %v", input, err)
+		}
+	})
+}
+
+// FuzzMIMEEssence checks that an essence parses to itself and that what
+// fails to parse has no token type or subtype.
+func FuzzMIMEEssence(f *testing.F) {
+	for _, s := range []string{"text/plain", "Text/Plain ; charset=utf-8", "multipart/form-data;boundary=\"x\"", "text /plain", "/", "a/b/c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		essence, ok := mimeEssence(s)
+		if !ok {
+			return
+		}
+		if essence != strings.ToLower(essence) {
+			t.Fatalf("%q: essence %q is not lower case", s, essence)
+		}
+		typ, sub, _ := strings.Cut(essence, "/")
+		if !isToken(typ) || !isToken(sub) {
+			t.Fatalf("%q: essence %q is not token/token", s, essence)
+		}
+		if again, ok := mimeEssence(essence); !ok || again != essence {
+			t.Fatalf("%q: essence %q parses to %q, %v", s, essence, again, ok)
+		}
+	})
+}
+
+// FuzzParseSingleRange checks that a parsed range serialises back to a
+// value that parses to the same range.
+func FuzzParseSingleRange(f *testing.F) {
+	for _, s := range []string{"bytes=0-", "bytes=0-499", "bytes=-5", "bytes=5-1", "bytes=0-1,2-3", "bytes= 1-2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		start, end, ok := parseSingleRange(s)
+		if !ok {
+			return
+		}
+		if start < 0 && end < 0 || start >= 0 && end >= 0 && start > end {
+			t.Fatalf("%q parses to the impossible range %d-%d", s, start, end)
+		}
+		again := "bytes="
+		if start >= 0 {
+			again += strconv.FormatInt(start, 10)
+		}
+		again += "-"
+		if end >= 0 {
+			again += strconv.FormatInt(end, 10)
+		}
+		if s2, e2, ok := parseSingleRange(again); !ok || s2 != start || e2 != end {
+			t.Fatalf("%q parses to %d-%d, whose form %q parses to %d-%d, %v", s, start, end, again, s2, e2, ok)
+		}
+	})
+}
+
+// FuzzParseHeaderList compares the list parser with a plain reading:
+// split on commas, trim, skip empty elements, every other one a token.
+func FuzzParseHeaderList(f *testing.F) {
+	f.Add("PUT, DELETE", "")
+	f.Add(" x-a ,,\t", "x b")
+	f.Add("*", "authorization")
+	f.Fuzz(func(t *testing.T, line1, line2 string) {
+		got, ok := parseHeaderList([]string{line1, line2})
+		var want []string
+		wantOK := true
+		for _, elem := range strings.Split(line1+","+line2, ",") {
+			if item := strings.Trim(elem, " \t"); item != "" {
+				wantOK = wantOK && isToken(item)
+				want = append(want, item)
+			}
+		}
+		if ok != wantOK || ok && !slices.Equal(got, want) {
+			t.Fatalf("%q, %q: got %q, %v; want %q, %v", line1, line2, got, ok, want, wantOK)
 		}
 	})
 }

@@ -120,17 +120,6 @@ func toLowerBit(c byte) byte {
 	return 0
 }
 
-// trimOWS removes the optional whitespace around a list element.
-func trimOWS(s string) string {
-	for s != "" && isOWS(s[0]) {
-		s = s[1:]
-	}
-	for s != "" && isOWS(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
 // joinLowerNames joins the non-empty elements of lines, trimmed and in lower
 // case, with commas: the form browsers send. The lines have been checked.
 func joinLowerNames(lines []string) string {
