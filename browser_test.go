@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -144,6 +145,9 @@ type scenario struct {
 	step            // the fetch the scenario is about
 	server   serverSaw
 	chromium string // where Chromium departs from the Fetch standard here, if it does
+	// standardBlocks is set where the Fetch standard blocks the fetch that
+	// Chromium allows; caddy cors check follows the standard.
+	standardBlocks bool
 }
 
 // url is where the scenario's fetches go: a path of its own, so that no
@@ -541,6 +545,7 @@ func TestBrowser(t *testing.T) {
 // everything a reader needs to see why.
 func runScenario(t *testing.T, b *browser, s scenario) {
 	var problems []string
+	var last scriptSaw // what the browser saw of the scenario's own fetch
 	check := func(st step) {
 		times := max(st.times, 1)
 		for i := range times {
@@ -549,6 +554,7 @@ func runScenario(t *testing.T, b *browser, s scenario) {
 				problems = append(problems, fmt.Sprintf("fetch from %s: %v", st.page, err))
 				return
 			}
+			last = saw
 			if !sawEqual(saw, st.want) {
 				problems = append(problems, fmt.Sprintf("page %s, %s (run %d of %d):\n\t\tscript saw  %s\n\t\twant        %s",
 					st.page, st.fetch, i+1, times, sawString(saw), sawString(st.want)))
@@ -596,6 +602,11 @@ func runScenario(t *testing.T, b *browser, s scenario) {
 	if got != want {
 		problems = append(problems, fmt.Sprintf("server saw %+v\n\t\twant       %+v", got, want))
 	}
+	// Last, as its requests are not the browser's: caddy cors check must
+	// decide the scenario's own fetch as the browser did.
+	if p := crossCheck(s, last); p != "" {
+		problems = append(problems, p)
+	}
 	if len(problems) == 0 {
 		return
 	}
@@ -641,6 +652,51 @@ func headerLine(h http.Header) string {
 		return "(no CORS headers)"
 	}
 	return strings.Join(parts, " | ")
+}
+
+// checkClient is the HTTP client of the cross-check: it reaches every .test
+// name on 127.0.0.1, as the browser does, and accepts the certificates of
+// Caddy's local CA, which the check has no reason to judge.
+var checkClient = &http.Client{Transport: &http.Transport{
+	DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, port, err := net.SplitHostPort(addr); err == nil && strings.HasSuffix(host, ".test") {
+			addr = net.JoinHostPort("127.0.0.1", port)
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	},
+	TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+}}
+
+// crossCheck runs caddy cors check's decision on the scenario's own fetch
+// and compares it with what Chromium decided (saw): the same verdict and,
+// for an allowed request, the same readable headers. Where the scenario
+// says the standard blocks what Chromium allows, the check must follow the
+// standard. It returns the disagreement, or "".
+func crossCheck(s scenario, saw scriptSaw) string {
+	in := checkInput{URL: s.url(s.fetch), Origin: s.page, Method: s.fetch.method, Credentials: s.fetch.credentials == include}
+	for _, h := range s.fetch.headers {
+		in.Headers = append(in.Headers, headerPair{Name: h[0], Value: h[1]})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	report := checkCORS(ctx, checkClient, in)
+
+	wantBlocked := saw.Blocked || s.standardBlocks
+	var readable []string
+	for _, h := range report.Readable {
+		if l := strings.ToLower(h); slices.Contains(probeHeaders, l) {
+			readable = append(readable, l)
+		}
+	}
+	switch {
+	case report.Verdict == verdictError:
+		return fmt.Sprintf("caddy cors check could not check: %s %s", report.Reason, report.Message)
+	case (report.Verdict == verdictBlocked) != wantBlocked:
+		return fmt.Sprintf("caddy cors check says %s (%s: %s), the browser %s", report.Verdict, report.Reason, report.Message, sawString(saw))
+	case !wantBlocked && !slices.Equal(readable, sortedCopy(saw.Readable)):
+		return fmt.Sprintf("caddy cors check says a script reads %v, the browser read %v", readable, sortedCopy(saw.Readable))
+	}
+	return ""
 }
 
 func sawEqual(a, b scriptSaw) bool {
