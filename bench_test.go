@@ -244,3 +244,48 @@ func BenchmarkPolicy(b *testing.B) {
 		})
 	}
 }
+
+// TestAllocations asserts what the benchmarks report, since allocation
+// counts, unlike timings, do not depend on the machine. The policy decides
+// without allocating. The handler allocates once per request: the values
+// it puts into the response headers, and the writer wrapper that puts them
+// back when the response is committed. Those values cannot live in an
+// array shared between requests, since a later handler may edit them in
+// place (Caddy's header directive does for its replacements) and the
+// access log reads them after the handler has returned; nor in the
+// request's own header slices, which the same edits would then change.
+// Every response carries at least Vary, so every request costs that one
+// allocation.
+func TestAllocations(t *testing.T) {
+	for _, sc := range benchScenarios() {
+		p := smallPolicy
+		if sc.big {
+			p = bigPolicy
+		}
+		h, _ := provision(t, p.json())
+		h.logger = zap.NewNop()
+		next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			benchNext(w, r)
+			return nil
+		})
+		w := &headerWriter{h: make(http.Header)}
+		t.Run(sc.name, func(t *testing.T) {
+			if n := testing.AllocsPerRun(100, func() {
+				clear(w.h)
+				_ = h.ServeHTTP(w, sc.req, next)
+			}); n != 1 {
+				t.Errorf("ServeHTTP allocates %v times per request, want 1", n)
+			}
+			if len(w.h["Vary"]) == 0 {
+				t.Errorf("no Vary in the response: %v", w.h)
+			}
+			var d decision
+			if n := testing.AllocsPerRun(100, func() {
+				d = decision{}
+				h.policy.decide(sc.req.Method, sc.req.Header, &d)
+			}); n != 0 {
+				t.Errorf("decide allocates %v times per request, want 0", n)
+			}
+		})
+	}
+}
