@@ -16,6 +16,7 @@ type policy struct {
 
 	anyHeader     bool
 	headers       map[string]struct{} // lower case
+	headerList    []string            // the same names, if there are at most maxHeaderList
 	maxHeaderLen  int                 // longest name in headers
 	authorization bool                // "authorization" is listed by name
 
@@ -189,6 +190,11 @@ func (p *policy) allowsMethod(method string) bool {
 	_, ok := p.methods[method]
 	return ok
 }
+
+// maxHeaderList is how many allowed header names are compared one by one
+// rather than looked up in a map: comparing a few strings, which differ in
+// length more often than not, costs less than hashing the name.
+const maxHeaderList = 8
 
 func hasValue(values []string, v string) bool {
 	return len(values) == 1 && values[0] == v

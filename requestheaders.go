@@ -114,19 +114,25 @@ func (p *policy) allowsRequestHeader(name string) (lower bool, r refusal) {
 		return lower, refusal{refusedHeader, name}
 	}
 	var ok bool
-	if lower {
-		_, ok = p.headers[name]
-	} else {
-		var buf [64]byte
-		if len(name) <= len(buf) {
-			n := copy(buf[:], name)
-			for i := range n {
-				buf[i] |= toLowerBit(buf[i])
+	switch {
+	case p.headerList != nil:
+		for _, h := range p.headerList {
+			if len(h) == len(name) && (h == name || !lower && strings.EqualFold(h, name)) {
+				ok = true
+				break
 			}
-			_, ok = p.headers[string(buf[:n])] // no allocation for a map lookup
-		} else {
-			_, ok = p.headers[strings.ToLower(name)]
 		}
+	case lower:
+		_, ok = p.headers[name]
+	case len(name) <= 64:
+		var buf [64]byte
+		n := copy(buf[:], name)
+		for i := range n {
+			buf[i] |= toLowerBit(buf[i])
+		}
+		_, ok = p.headers[string(buf[:n])] // no allocation for a map lookup
+	default:
+		_, ok = p.headers[strings.ToLower(name)]
 	}
 	if !ok {
 		return lower, refusal{refusedHeader, name}
