@@ -60,6 +60,7 @@ var (
 		return p
 	}()
 	benchMethods       = []string{"PUT", "DELETE", "PATCH"}
+	benchAllMethods    = append([]string{"GET", "HEAD", "POST"}, benchMethods...) // for the libraries that do not allow the safelisted methods by themselves
 	benchHeaders       = []string{"Content-Type", "X-Api-Key", "Authorization"}
 	benchExposed       = []string{"X-Request-Id", "ETag"}
 	benchMaxAgeSeconds = 600
@@ -139,7 +140,7 @@ var benchLibs = []struct {
 	{"rs-cors", func(_ *testing.B, p benchPolicy) func(http.ResponseWriter, *http.Request) {
 		return rscors.New(rscors.Options{
 			AllowedOrigins:       p.origins(),
-			AllowedMethods:       append([]string{"GET", "HEAD", "POST"}, benchMethods...),
+			AllowedMethods:       benchAllMethods,
 			AllowedHeaders:       benchHeaders,
 			ExposedHeaders:       benchExposed,
 			AllowCredentials:     true,
@@ -151,7 +152,7 @@ var benchLibs = []struct {
 	{"go-chi-cors", func(_ *testing.B, p benchPolicy) func(http.ResponseWriter, *http.Request) {
 		return chicors.Handler(chicors.Options{
 			AllowedOrigins:   p.origins(),
-			AllowedMethods:   append([]string{"GET", "HEAD", "POST"}, benchMethods...),
+			AllowedMethods:   benchAllMethods,
 			AllowedHeaders:   benchHeaders,
 			ExposedHeaders:   benchExposed,
 			AllowCredentials: true,
@@ -177,7 +178,7 @@ var benchLibs = []struct {
 				}
 				return false
 			}),
-			handlers.AllowedMethods(append([]string{"GET", "HEAD", "POST"}, benchMethods...)),
+			handlers.AllowedMethods(benchAllMethods),
 			handlers.AllowedHeaders(benchHeaders),
 			handlers.ExposedHeaders(benchExposed),
 			handlers.AllowCredentials(),
