@@ -19,8 +19,8 @@ import (
 // the test servers', which listen on 127.0.0.1.
 const pageOrigin = "https://app.example"
 
-// answer is what a crafted test server replies to one kind of request.
-type answer struct {
+// craftedAnswer is what a crafted test server replies to one kind of request.
+type craftedAnswer struct {
 	status  int          // 0: 200
 	headers []headerPair // added in order: one name twice makes two lines
 }
@@ -33,7 +33,7 @@ type craftedServer struct {
 	requests []*http.Request
 }
 
-func newCraftedServer(t *testing.T, preflight, actual answer) *craftedServer {
+func newCraftedServer(t *testing.T, preflight, actual craftedAnswer) *craftedServer {
 	s := &craftedServer{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -74,18 +74,18 @@ func hp(lines ...string) []headerPair {
 }
 
 var (
-	allowAny       = answer{headers: hp("Access-Control-Allow-Origin: *")}
-	allowPage      = answer{headers: hp("Access-Control-Allow-Origin: "+pageOrigin, "Vary: Origin")}
-	allowPageCreds = answer{headers: hp("Access-Control-Allow-Origin: "+pageOrigin, "Access-Control-Allow-Credentials: true", "Vary: Origin")}
+	allowAny       = craftedAnswer{headers: hp("Access-Control-Allow-Origin: *")}
+	allowPage      = craftedAnswer{headers: hp("Access-Control-Allow-Origin: "+pageOrigin, "Vary: Origin")}
+	allowPageCreds = craftedAnswer{headers: hp("Access-Control-Allow-Origin: "+pageOrigin, "Access-Control-Allow-Credentials: true", "Vary: Origin")}
 	// refuseAll is a server that fails every request it gets: a check
 	// that passes against it proves no request of that kind was made.
-	refuseAll = answer{status: 500}
+	refuseAll = craftedAnswer{status: 500}
 )
 
 // preflightAllowing answers a preflight with the given methods and
 // headers from pageOrigin, without credentials.
-func preflightAllowing(methods, headers string) answer {
-	a := answer{status: 204, headers: hp("Access-Control-Allow-Origin: " + pageOrigin)}
+func preflightAllowing(methods, headers string) craftedAnswer {
+	a := craftedAnswer{status: 204, headers: hp("Access-Control-Allow-Origin: " + pageOrigin)}
 	if methods != "" {
 		a.headers = append(a.headers, headerPair{headerAllowMethods, methods})
 	}
@@ -95,7 +95,7 @@ func preflightAllowing(methods, headers string) answer {
 	return a
 }
 
-func withCreds(a answer) answer {
+func withCreds(a craftedAnswer) craftedAnswer {
 	a.headers = append(slices.Clone(a.headers), headerPair{headerAllowCredentials, "true"})
 	return a
 }
@@ -105,8 +105,8 @@ func withCreds(a answer) answer {
 type checkCase struct {
 	name       string
 	args       []string
-	preflight  answer
-	actual     answer
+	preflight  craftedAnswer
+	actual     craftedAnswer
 	verdict    verdict
 	reason     reasonCode
 	step       string
@@ -128,36 +128,36 @@ func TestCheckRules(t *testing.T) {
 			verdict: verdictAllowed, status: 200},
 		{name: "simple request, the origin echoed", args: args(), preflight: refuseAll, actual: allowPage,
 			verdict: verdictAllowed, status: 200},
-		{name: "no Access-Control-Allow-Origin", args: args(), preflight: refuseAll, actual: answer{},
+		{name: "no Access-Control-Allow-Origin", args: args(), preflight: refuseAll, actual: craftedAnswer{},
 			verdict: verdictBlocked, reason: reasonAllowOriginMissing, step: stepActual, status: 200},
-		{name: "origin with a trailing slash", args: args(), preflight: refuseAll, actual: answer{headers: hp("Access-Control-Allow-Origin: " + pageOrigin + "/")},
+		{name: "origin with a trailing slash", args: args(), preflight: refuseAll, actual: craftedAnswer{headers: hp("Access-Control-Allow-Origin: " + pageOrigin + "/")},
 			verdict: verdictBlocked, reason: reasonAllowOriginMismatch, step: stepActual, status: 200},
-		{name: "origin in another case", args: args(), preflight: refuseAll, actual: answer{headers: hp("Access-Control-Allow-Origin: https://App.example")},
+		{name: "origin in another case", args: args(), preflight: refuseAll, actual: craftedAnswer{headers: hp("Access-Control-Allow-Origin: https://App.example")},
 			verdict: verdictBlocked, reason: reasonAllowOriginMismatch, step: stepActual, status: 200},
-		{name: "another origin", args: args(), preflight: refuseAll, actual: answer{headers: hp("Access-Control-Allow-Origin: https://other.example")},
+		{name: "another origin", args: args(), preflight: refuseAll, actual: craftedAnswer{headers: hp("Access-Control-Allow-Origin: https://other.example")},
 			verdict: verdictBlocked, reason: reasonAllowOriginMismatch, step: stepActual, status: 200},
 		{name: "two Access-Control-Allow-Origin lines", args: args(), preflight: refuseAll,
-			actual:  answer{headers: hp("Access-Control-Allow-Origin: "+pageOrigin, "Access-Control-Allow-Origin: "+pageOrigin)},
+			actual:  craftedAnswer{headers: hp("Access-Control-Allow-Origin: "+pageOrigin, "Access-Control-Allow-Origin: "+pageOrigin)},
 			verdict: verdictBlocked, reason: reasonAllowOriginMultiple, step: stepActual, status: 200},
-		{name: "a list of origins", args: args(), preflight: refuseAll, actual: answer{headers: hp("Access-Control-Allow-Origin: " + pageOrigin + ", https://b.example")},
+		{name: "a list of origins", args: args(), preflight: refuseAll, actual: craftedAnswer{headers: hp("Access-Control-Allow-Origin: " + pageOrigin + ", https://b.example")},
 			verdict: verdictBlocked, reason: reasonAllowOriginMultiple, step: stepActual, status: 200},
 		{name: "credentials refuse *", args: args("--credentials"), preflight: refuseAll, actual: withCreds(allowAny),
 			verdict: verdictBlocked, reason: reasonAllowOriginWildcard, step: stepActual, status: 200},
 		{name: "credentials need Access-Control-Allow-Credentials", args: args("--credentials"), preflight: refuseAll, actual: allowPage,
 			verdict: verdictBlocked, reason: reasonAllowCredentials, step: stepActual, status: 200},
 		{name: "Access-Control-Allow-Credentials is case-sensitive", args: args("--credentials"), preflight: refuseAll,
-			actual:  answer{headers: hp("Access-Control-Allow-Origin: "+pageOrigin, "Access-Control-Allow-Credentials: True")},
+			actual:  craftedAnswer{headers: hp("Access-Control-Allow-Origin: "+pageOrigin, "Access-Control-Allow-Credentials: True")},
 			verdict: verdictBlocked, reason: reasonAllowCredentials, step: stepActual, status: 200},
 		{name: "credentials allowed", args: args("--credentials"), preflight: refuseAll, actual: allowPageCreds,
 			verdict: verdictAllowed, status: 200},
 		{name: "Access-Control-Allow-Credentials is ignored without credentials", args: args(), preflight: refuseAll,
-			actual:  answer{headers: hp("Access-Control-Allow-Origin: "+pageOrigin, "Access-Control-Allow-Credentials: no")},
+			actual:  craftedAnswer{headers: hp("Access-Control-Allow-Origin: "+pageOrigin, "Access-Control-Allow-Credentials: no")},
 			verdict: verdictAllowed, status: 200},
-		{name: "any status is readable", args: args(), preflight: refuseAll, actual: answer{status: 503, headers: allowPage.headers},
+		{name: "any status is readable", args: args(), preflight: refuseAll, actual: craftedAnswer{status: 503, headers: allowPage.headers},
 			verdict: verdictAllowed, status: 503},
 		{name: "null origin allowed by *", args: []string{"--origin", "null"}, preflight: refuseAll, actual: allowAny,
 			verdict: verdictAllowed, status: 200},
-		{name: "null origin allowed by null", args: []string{"--origin", "null"}, preflight: refuseAll, actual: answer{headers: hp("Access-Control-Allow-Origin: null")},
+		{name: "null origin allowed by null", args: []string{"--origin", "null"}, preflight: refuseAll, actual: craftedAnswer{headers: hp("Access-Control-Allow-Origin: null")},
 			verdict: verdictAllowed, status: 200},
 		{name: "null origin is not the page's origin", args: []string{"--origin", "null"}, preflight: refuseAll, actual: allowPage,
 			verdict: verdictBlocked, reason: reasonAllowOriginMismatch, step: stepActual, status: 200},
@@ -204,12 +204,12 @@ func TestCheckRules(t *testing.T) {
 			preflight: preflightAllowing("PUT", "x-api-key"), actual: allowPage, verdict: verdictAllowed, preflights: 1, status: 200},
 
 		// The preflight's answer.
-		{name: "a preflight needs an ok status", args: args("--method", "DELETE"), preflight: answer{status: 401, headers: preflightAllowing("DELETE", "").headers},
+		{name: "a preflight needs an ok status", args: args("--method", "DELETE"), preflight: craftedAnswer{status: 401, headers: preflightAllowing("DELETE", "").headers},
 			actual: allowPage, verdict: verdictBlocked, reason: reasonPreflightStatus, step: stepPreflight, preflights: 1},
 		{name: "a preflight is not redirected", args: args("--method", "DELETE"),
-			preflight: answer{status: 301, headers: append(hp("Location: /elsewhere"), preflightAllowing("DELETE", "").headers...)},
+			preflight: craftedAnswer{status: 301, headers: append(hp("Location: /elsewhere"), preflightAllowing("DELETE", "").headers...)},
 			actual:    allowPage, verdict: verdictBlocked, reason: reasonPreflightRedirect, step: stepPreflight, preflights: 1},
-		{name: "a preflight needs Access-Control-Allow-Origin", args: args("--method", "DELETE"), preflight: answer{status: 204, headers: hp("Access-Control-Allow-Methods: DELETE")},
+		{name: "a preflight needs Access-Control-Allow-Origin", args: args("--method", "DELETE"), preflight: craftedAnswer{status: 204, headers: hp("Access-Control-Allow-Methods: DELETE")},
 			actual: allowPage, verdict: verdictBlocked, reason: reasonAllowOriginMissing, step: stepPreflight, preflights: 1},
 		{name: "a credentialed preflight needs Access-Control-Allow-Credentials", args: args("--method", "DELETE", "--credentials"),
 			preflight: preflightAllowing("DELETE", ""), actual: allowPageCreds,
@@ -219,7 +219,7 @@ func TestCheckRules(t *testing.T) {
 		{name: "a malformed Access-Control-Allow-Headers", args: args("--header", "X-Api-Key: k"), preflight: preflightAllowing("", "x-api-key, x custom"), actual: allowPage,
 			verdict: verdictBlocked, reason: reasonAllowHeadersMalformed, step: stepPreflight, preflights: 1},
 		{name: "methods as a list over lines", args: args("--method", "DELETE"),
-			preflight: answer{status: 204, headers: hp("Access-Control-Allow-Origin: "+pageOrigin, "Access-Control-Allow-Methods: PUT,, ", "Access-Control-Allow-Methods:  DELETE")},
+			preflight: craftedAnswer{status: 204, headers: hp("Access-Control-Allow-Origin: "+pageOrigin, "Access-Control-Allow-Methods: PUT,, ", "Access-Control-Allow-Methods:  DELETE")},
 			actual:    allowPage, verdict: verdictAllowed, preflights: 1, status: 200},
 		{name: "* allows any method", args: args("--method", "DELETE"), preflight: preflightAllowing("*", ""), actual: allowPage,
 			verdict: verdictAllowed, preflights: 1, status: 200},
@@ -235,29 +235,29 @@ func TestCheckRules(t *testing.T) {
 			verdict: verdictBlocked, reason: reasonAuthorizationNotUnderWildcard, step: stepPreflight, preflights: 1},
 		{name: "Authorization listed by name beside *", args: args("--header", "Authorization: Bearer t", "--header", "X-Api-Key: k"),
 			preflight: preflightAllowing("", "*, Authorization"), actual: allowPage, verdict: verdictAllowed, preflights: 1, status: 200},
-		{name: "the actual response is checked again", args: args("--method", "DELETE"), preflight: preflightAllowing("DELETE", ""), actual: answer{},
+		{name: "the actual response is checked again", args: args("--method", "DELETE"), preflight: preflightAllowing("DELETE", ""), actual: craftedAnswer{},
 			verdict: verdictBlocked, reason: reasonAllowOriginMissing, step: stepActual, preflights: 1, status: 200},
 
 		// Redirects are not followed.
 		{name: "a redirect that passes the CORS check", args: args(), preflight: refuseAll,
-			actual:  answer{status: 302, headers: append(hp("Location: https://other.example/next"), allowAny.headers...)},
+			actual:  craftedAnswer{status: 302, headers: append(hp("Location: https://other.example/next"), allowAny.headers...)},
 			verdict: verdictError, reason: reasonRedirect, status: 302},
-		{name: "a redirect that fails the CORS check", args: args(), preflight: refuseAll, actual: answer{status: 307, headers: hp("Location: /next")},
+		{name: "a redirect that fails the CORS check", args: args(), preflight: refuseAll, actual: craftedAnswer{status: 307, headers: hp("Location: /next")},
 			verdict: verdictBlocked, reason: reasonAllowOriginMissing, step: stepActual, status: 307},
 
 		// What the script can read.
 		{name: "exposed headers", args: args(), preflight: refuseAll,
-			actual:  answer{headers: hp("Access-Control-Allow-Origin: *", "Access-Control-Expose-Headers: x-request-id, X-Missing", "X-Request-Id: 1", "X-Hidden: 1", "Cache-Control: no-store")},
+			actual:  craftedAnswer{headers: hp("Access-Control-Allow-Origin: *", "Access-Control-Expose-Headers: x-request-id, X-Missing", "X-Request-Id: 1", "X-Hidden: 1", "Cache-Control: no-store")},
 			verdict: verdictAllowed, status: 200, readable: []string{"Cache-Control", "Content-Length", "Content-Type", "X-Request-Id"}},
 		{name: "* exposes all but Set-Cookie", args: args(), preflight: refuseAll,
-			actual:  answer{headers: hp("Access-Control-Allow-Origin: *", "Access-Control-Expose-Headers: *", "X-Request-Id: 1", "Set-Cookie: a=b")},
+			actual:  craftedAnswer{headers: hp("Access-Control-Allow-Origin: *", "Access-Control-Expose-Headers: *", "X-Request-Id: 1", "Set-Cookie: a=b")},
 			verdict: verdictAllowed, status: 200,
 			readable: []string{"Access-Control-Allow-Origin", "Access-Control-Expose-Headers", "Content-Length", "Content-Type", "Date", "X-Request-Id"}},
 		{name: "* exposes nothing more with credentials", args: args("--credentials"), preflight: refuseAll,
-			actual:  answer{headers: append(hp("Access-Control-Expose-Headers: *", "X-Request-Id: 1"), allowPageCreds.headers...)},
+			actual:  craftedAnswer{headers: append(hp("Access-Control-Expose-Headers: *", "X-Request-Id: 1"), allowPageCreds.headers...)},
 			verdict: verdictAllowed, status: 200, readable: []string{"Content-Length", "Content-Type"}},
 		{name: "a malformed Access-Control-Expose-Headers exposes nothing", args: args(), preflight: refuseAll,
-			actual:  answer{headers: hp("Access-Control-Allow-Origin: *", "Access-Control-Expose-Headers: x-request-id, x y", "X-Request-Id: 1")},
+			actual:  craftedAnswer{headers: hp("Access-Control-Allow-Origin: *", "Access-Control-Expose-Headers: x-request-id, x y", "X-Request-Id: 1")},
 			verdict: verdictAllowed, status: 200, readable: []string{"Content-Length", "Content-Type"}},
 	}
 	for _, tc := range cases {
@@ -401,7 +401,7 @@ func TestCheckOverHTTPS(t *testing.T) {
 // neither preflighted nor CORS-checked, and that every header but
 // Set-Cookie is readable.
 func TestCheckSameOrigin(t *testing.T) {
-	srv := newCraftedServer(t, refuseAll, answer{status: 500, headers: hp("X-Private: 1", "Set-Cookie: a=b")})
+	srv := newCraftedServer(t, refuseAll, craftedAnswer{status: 500, headers: hp("X-Private: 1", "Set-Cookie: a=b")})
 	var out bytes.Buffer
 	code, err := runCheck(checkCommand(), []string{srv.URL + "/r", "--origin", srv.URL, "--method", "PUT", "--header", "X-Api-Key: k"}, &out)
 	if err != nil || code != exitAllowed {
@@ -442,7 +442,7 @@ func TestCheckRedirectTarget(t *testing.T) {
 		{"/next", "/next --origin " + pageOrigin},
 		{"https://other.example/next", "https://other.example/next --origin null"},
 	} {
-		srv := newCraftedServer(t, refuseAll, answer{status: 308, headers: hp("Location: "+tc.location, "Access-Control-Allow-Origin: *")})
+		srv := newCraftedServer(t, refuseAll, craftedAnswer{status: 308, headers: hp("Location: "+tc.location, "Access-Control-Allow-Origin: *")})
 		rep := checkCORS(context.Background(), nil, checkInput{URL: srv.URL + "/r", Origin: pageOrigin})
 		if rep.Verdict != verdictError || rep.Reason != reasonRedirect || !strings.HasSuffix(rep.Fix, tc.want) {
 			t.Errorf("%s: verdict %q, reason %q, fix %q; want a fix ending in %q", tc.location, rep.Verdict, rep.Reason, rep.Fix, tc.want)
@@ -562,7 +562,7 @@ Fix:     add x-api-key to Access-Control-Allow-Headers
 // TestCheckFixOfRefusedPreflight checks that a preflight answered without
 // any CORS header gets, as its fix, the whole answer that would allow it.
 func TestCheckFixOfRefusedPreflight(t *testing.T) {
-	srv := newCraftedServer(t, answer{status: 403}, refuseAll)
+	srv := newCraftedServer(t, craftedAnswer{status: 403}, refuseAll)
 	rep := checkCORS(context.Background(), nil, checkInput{URL: srv.URL, Origin: pageOrigin, Method: "PATCH",
 		Headers: hp("X-B: 1", "X-A: 1"), Credentials: true})
 	want := "answer the preflight with Access-Control-Allow-Origin: https://app.example; Access-Control-Allow-Credentials: true; " +

@@ -26,8 +26,8 @@ func TestCheckCommandExitCodes(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	allowing := newCraftedServer(t, preflightAllowing("PUT", "x-api-key"), allowPage)
-	refusing := newCraftedServer(t, answer{status: 403}, answer{})
-	redirecting := newCraftedServer(t, refuseAll, answer{status: 302, headers: hp("Location: /next", "Access-Control-Allow-Origin: *")})
+	refusing := newCraftedServer(t, craftedAnswer{status: 403}, craftedAnswer{})
+	redirecting := newCraftedServer(t, refuseAll, craftedAnswer{status: 302, headers: hp("Location: /next", "Access-Control-Allow-Origin: *")})
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
 

@@ -340,9 +340,15 @@ func (c *compiler) headers(cfg config, p *policy) {
 			if p.headers == nil {
 				p.headers = make(map[string]struct{})
 			}
-			p.headers[lower] = struct{}{}
+			if _, dup := p.headers[lower]; !dup {
+				p.headers[lower] = struct{}{}
+				p.headerList = append(p.headerList, lower)
+			}
 			p.maxHeaderLen = max(p.maxHeaderLen, len(lower))
 		}
+	}
+	if len(p.headerList) > maxHeaderList {
+		p.headerList = nil
 	}
 	_, p.authorization = p.headers[nonWildcardRequestHeader]
 }

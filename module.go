@@ -244,19 +244,15 @@ func (x *expansion) expand(repl *caddy.Replacer, field string, values []string, 
 // sets the CORS headers of every other response before handing the request
 // to the next handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	// One allocation holds the decision and the response writer wrapper.
-	cw := &corsWriter{}
-	d := &cw.decision
-	h.policy.decide(r.Method, r.Header, d)
-
-	// Headers set before calling next survive the error path, where Caddy
-	// writes the error response on its own writer with the same header map.
-	d.apply(w.Header())
-
+	var d decision
+	h.policy.decide(r.Method, r.Header, &d)
 	if d.refusal.reason != allowed {
-		h.logRefusal(r, d)
+		h.logRefusal(r, &d)
 	}
+
 	if d.kind == preflight && !h.policy.passthrough {
+		// The one allocation: the values of this response's headers.
+		d.apply(w.Header(), make([]string, d.slotsNeeded()))
 		if d.refusal.reason != allowed {
 			w.WriteHeader(http.StatusForbidden)
 		} else {
@@ -265,14 +261,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 
-	cw.ResponseWriterWrapper.ResponseWriter = w
-	err := next.ServeHTTP(cw, r)
-	if err != nil && !cw.committed {
-		// The error response is yet to be written, with whatever headers
-		// the next handlers left: put the decision back.
-		d.apply(w.Header())
+	// The one allocation: the response writer wrapper, which holds the
+	// answer and the values of the headers.
+	cw := &corsWriter{answer: d.answer}
+	cw.slots = cw.inline[:]
+	if n := d.slotsNeeded(); n > len(cw.inline) {
+		cw.slots = make([]string, n) // a preflight handed to the next handler
 	}
-	return err
+	// The next handlers see the CORS headers, and so does the error path,
+	// where Caddy writes the error response on its own writer with the
+	// same header map.
+	cw.answer.set(w.Header(), cw.slots)
+	// The answer is applied again when the next handlers commit the
+	// response, and otherwise when they are done (an error response or an
+	// empty 200), even if they panic: whatever they wrote into the CORS
+	// headers is replaced.
+	defer cw.commit()
+	cw.ResponseWriterWrapper.ResponseWriter = w
+	return next.ServeHTTP(cw, r)
 }
 
 // logRefusal writes a debug log line saying which part of a request the
@@ -291,19 +297,21 @@ func (h *Handler) logRefusal(r *http.Request, d *decision) {
 	}
 }
 
-// corsWriter puts the decision back into the response headers when the next
+// corsWriter puts the answer back into the response headers when the next
 // handlers commit them, so that what they wrote into the CORS headers in
 // the meantime is replaced.
 type corsWriter struct {
 	caddyhttp.ResponseWriterWrapper
-	decision  decision
+	answer    answer
+	slots     []string
+	inline    [4]string // enough for any answer but a preflight's
 	committed bool
 }
 
-// WriteHeader applies the decision, then writes the header.
+// WriteHeader applies the answer, then writes the header.
 func (w *corsWriter) WriteHeader(status int) {
 	if !w.committed {
-		w.decision.apply(w.Header())
+		w.answer.apply(w.Header(), w.slots)
 		// 1xx responses other than 101 Switching Protocols are interim:
 		// the final header is still to come.
 		w.committed = status >= 200 || status == http.StatusSwitchingProtocols
@@ -311,10 +319,10 @@ func (w *corsWriter) WriteHeader(status int) {
 	w.ResponseWriter.WriteHeader(status)
 }
 
-// commit applies the decision before the headers go out implicitly.
+// commit applies the answer before the headers go out implicitly.
 func (w *corsWriter) commit() {
 	if !w.committed {
-		w.decision.apply(w.Header())
+		w.answer.apply(w.Header(), w.slots)
 		w.committed = true
 	}
 }

@@ -16,6 +16,7 @@ type policy struct {
 
 	anyHeader     bool
 	headers       map[string]struct{} // lower case
+	headerList    []string            // the same names, if there are at most maxHeaderList
 	maxHeaderLen  int                 // longest name in headers
 	authorization bool                // "authorization" is listed by name
 
@@ -114,30 +115,21 @@ func (r refusal) String() string {
 func (p *policy) decide(method string, req http.Header, d *decision) {
 	var origins []string
 	d.kind, origins = kindOf(method, req)
+	d.p = p
 	if d.kind == preflight {
-		// Every preflight answer varies with the three request headers it
-		// reads, whether it allows them or not.
-		d.vary = p.preflightVary
+		d.preflight = true
 		d.refusal = p.decidePreflight(origins, req, d)
 		return
 	}
 	if p.static() {
-		// The same answer to every request, CORS or not, whatever its
-		// Origin: nothing to vary with.
-		d.values[ownedAllowOrigin] = "*"
-		d.values[ownedExposeHeaders] = p.exposeHeaders
+		// The same answer to every request, CORS or not.
+		d.origin = "*"
 		return
 	}
-	d.vary = headerOrigin
 	if d.kind == notCORS {
 		return
 	}
-	origin, r := p.allowOrigin(origins)
-	if d.refusal = r; r.reason != allowed {
-		return
-	}
-	p.allow(origin, d)
-	d.values[ownedExposeHeaders] = p.exposeHeaders
+	d.origin, d.refusal = p.allowOrigin(origins)
 }
 
 // allowOrigin returns the Access-Control-Allow-Origin of a request with the
@@ -155,14 +147,6 @@ func (p *policy) allowOrigin(origins []string) (string, refusal) {
 		return "", refusal{refusedOrigin, origins[0]}
 	}
 	return origins[0], refusal{}
-}
-
-// allow records the headers every allowed request is answered with.
-func (p *policy) allow(origin string, d *decision) {
-	d.values[ownedAllowOrigin] = origin
-	if p.credentials {
-		d.values[ownedAllowCredentials] = "true"
-	}
 }
 
 // decidePreflight checks the origin, the method and the request headers a
@@ -186,16 +170,13 @@ func (p *policy) decidePreflight(origins []string, req http.Header, d *decision)
 	if r.reason != allowed {
 		return r
 	}
-	p.allow(origin, d)
+	d.origin = origin
 	// Echoing the requested method and headers, rather than a list or "*",
 	// answers credentialed requests too (for which "*" is a literal name)
 	// and reveals nothing of the rest of the policy.
-	d.values[ownedAllowMethods] = method
-	d.values[ownedAllowHeaders] = allowHeaders
-	d.values[ownedMaxAge] = p.maxAge
-	if p.privateNetwork && hasValue(req[headerRequestPrivateNetwork], "true") {
-		d.values[ownedAllowPrivateNetwork] = "true"
-	}
+	d.method = method
+	d.allowHeaders = allowHeaders
+	d.privateNetwork = p.privateNetwork && hasValue(req[headerRequestPrivateNetwork], "true")
 	return refusal{}
 }
 
@@ -209,6 +190,11 @@ func (p *policy) allowsMethod(method string) bool {
 	_, ok := p.methods[method]
 	return ok
 }
+
+// maxHeaderList is how many allowed header names are compared one by one
+// rather than looked up in a map: comparing a few strings, which differ in
+// length more often than not, costs less than hashing the name.
+const maxHeaderList = 8
 
 func hasValue(values []string, v string) bool {
 	return len(values) == 1 && values[0] == v

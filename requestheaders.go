@@ -18,8 +18,9 @@ const (
 //
 // Besides the one line browsers send, it accepts what intermediaries make of
 // it: several lines, optional whitespace, empty elements, any letter case and
-// repeated names. It reads each byte once, and allocates only when the
-// request is not already in the browsers' form.
+// repeated names. It refuses a request over the limits before reading a
+// name, then reads each name once, and allocates only when the request is
+// not already in the browsers' form.
 // https://fetch.spec.whatwg.org/#http-access-control-request-headers
 func (p *policy) checkRequestHeaders(lines []string) (string, refusal) {
 	if len(lines) == 0 {
@@ -35,15 +36,14 @@ func (p *policy) checkRequestHeaders(lines []string) (string, refusal) {
 	if size > maxRequestHeadersBytes {
 		return "", refusal{refusedTooManyHeaders, headerRequestHeaders}
 	}
+	if tooManyElements(lines) {
+		return "", refusal{refusedTooManyHeaders, headerRequestHeaders}
+	}
 	verbatim := len(lines) == 1 // the one line can be echoed as it is
-	elements := 0
 	for _, line := range lines {
 		for rest := line; ; {
 			elem, next, more := strings.Cut(rest, ",")
 			rest = next
-			if elements++; elements > maxRequestHeadersElements {
-				return "", refusal{refusedTooManyHeaders, headerRequestHeaders}
-			}
 			name := trimOWS(elem)
 			if len(name) != len(elem) || name == "" {
 				verbatim = false
@@ -64,6 +64,29 @@ func (p *policy) checkRequestHeaders(lines []string) (string, refusal) {
 		return lines[0], refusal{}
 	}
 	return joinLowerNames(lines), refusal{}
+}
+
+// elementCountChunk is how many bytes of a line tooManyElements counts the
+// commas of at a time.
+const elementCountChunk = 512
+
+// tooManyElements reports whether lines hold more than
+// maxRequestHeadersElements list elements, empty ones included. It counts
+// commas, which is a vectorised byte search, a chunk at a time, so that a
+// long list (one name repeated thousands of times) is refused after
+// reading just enough of it, before any name is looked up.
+func tooManyElements(lines []string) bool {
+	elements := len(lines) // each line holds one element more than commas
+	for _, line := range lines {
+		for rest := line; rest != ""; {
+			chunk := rest[:min(len(rest), elementCountChunk)]
+			rest = rest[len(chunk):]
+			if elements += strings.Count(chunk, ","); elements > maxRequestHeadersElements {
+				return true
+			}
+		}
+	}
+	return elements > maxRequestHeadersElements
 }
 
 // allowsRequestHeader checks one requested name, and reports whether it is
@@ -91,19 +114,25 @@ func (p *policy) allowsRequestHeader(name string) (lower bool, r refusal) {
 		return lower, refusal{refusedHeader, name}
 	}
 	var ok bool
-	if lower {
-		_, ok = p.headers[name]
-	} else {
-		var buf [64]byte
-		if len(name) <= len(buf) {
-			n := copy(buf[:], name)
-			for i := range n {
-				buf[i] |= toLowerBit(buf[i])
+	switch {
+	case p.headerList != nil:
+		for _, h := range p.headerList {
+			if len(h) == len(name) && (h == name || !lower && strings.EqualFold(h, name)) {
+				ok = true
+				break
 			}
-			_, ok = p.headers[string(buf[:n])] // no allocation for a map lookup
-		} else {
-			_, ok = p.headers[strings.ToLower(name)]
 		}
+	case lower:
+		_, ok = p.headers[name]
+	case len(name) <= 64:
+		var buf [64]byte
+		n := copy(buf[:], name)
+		for i := range n {
+			buf[i] |= toLowerBit(buf[i])
+		}
+		_, ok = p.headers[string(buf[:n])] // no allocation for a map lookup
+	default:
+		_, ok = p.headers[strings.ToLower(name)]
 	}
 	if !ok {
 		return lower, refusal{refusedHeader, name}

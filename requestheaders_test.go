@@ -19,6 +19,15 @@ func TestCheckRequestHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	long := "x-" + strings.Repeat("long", 20)
+	// More names than are compared one by one: they are looked up in a map.
+	many, _, err := compile(config{AllowedOrigins: []string{"*"}, AllowedHeaders: []string{
+		"X-A", "X-B", "X-C", "X-D", "X-E", "X-F", "X-G", "Content-Type", "X-Api-Key", long, "x-api-key"}}, compileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if many.headerList != nil || listed.headerList == nil {
+		t.Fatalf("header lists: %d names compared one by one, want none; %d, want 3", len(many.headerList), len(listed.headerList))
+	}
 	for _, tc := range []struct {
 		name   string
 		p      *policy
@@ -42,6 +51,10 @@ func TestCheckRequestHeaders(t *testing.T) {
 		{"a NUL byte", listed, []string{"x-api-key\x00"}, "", refusedMalformed, headerRequestHeaders},
 		{"a non-ASCII byte", listed, []string{"x-\xc3\xa9"}, "", refusedMalformed, headerRequestHeaders},
 		{"a CR LF attempt", listed, []string{"x-api-key\r\nSet-Cookie: a=b"}, "", refusedMalformed, headerRequestHeaders},
+		{"many: browser form", many, []string{"content-type,x-api-key,x-g"}, "content-type,x-api-key,x-g", allowed, ""},
+		{"many: any case", many, []string{"Content-Type,X-API-KEY"}, "content-type,x-api-key", allowed, ""},
+		{"many: longer than the lower-case buffer", many, []string{strings.ToUpper(long)}, long, allowed, ""},
+		{"many: not allowed", many, []string{"x-a,X-H"}, "", refusedHeader, "X-H"},
 		{"star allows any name", star, []string{"x-anything,Content-Type"}, "x-anything,content-type", allowed, ""},
 		{"star does not allow authorization", star, []string{"x-a,Authorization"}, "", refusedAuthorization, "Authorization"},
 		{"star and Authorization listed", starAuth, []string{"authorization,x-a"}, "authorization,x-a", allowed, ""},

@@ -31,59 +31,194 @@ var ownedNames = [numOwned]string{
 	ownedMaxAge:              headerMaxAge,
 }
 
-// decision is the policy's answer to one request: the value of each owned
-// header ("" for none) and the names the Vary header must hold.
+// decision is the policy's answer to one request, and why a request gets no
+// CORS headers.
 type decision struct {
 	kind    requestKind
 	refusal refusal
-	values  [numOwned]string
-	vary    string
-
-	// slots back the one-element slices put into the response headers, the
-	// last one for Vary. They belong to this request alone: a slice shared
-	// between requests could be changed for all of them by a later handler
-	// that edits a header value in place, as Caddy's header directive does
-	// for its replacements.
-	slots [numOwned + 1]string
+	answer
 }
 
-// apply makes the response headers h carry exactly the decision's CORS
-// headers, and merges its Vary names in. Applying it again is cheap and
-// allocates nothing when h is already right.
-func (d *decision) apply(h http.Header) {
-	for i, name := range ownedNames {
-		want := d.values[i]
-		cur, present := h[name]
-		switch {
-		case want == "":
-			if present {
-				delete(h, name)
-			}
-		case len(cur) == 1 && cur[0] == want:
-		default:
-			d.slots[i] = want
-			h[name] = d.slots[i : i+1 : i+1]
+// answer is what the response to a request carries, in a compact form: the
+// values that every answer of a policy shares stay in the policy. It is
+// kept until the response is committed, so it is small.
+type answer struct {
+	p              *policy
+	preflight      bool
+	origin         string // Access-Control-Allow-Origin, "" for none
+	method         string // Access-Control-Allow-Methods, "" for none
+	allowHeaders   string // Access-Control-Allow-Headers, "" for none
+	privateNetwork bool   // Access-Control-Allow-Private-Network: true
+}
+
+// value returns the value of the owned header i, "" for none.
+func (a *answer) value(i owned) string {
+	if a.origin == "" {
+		return "" // refused, or not CORS under a list of origins
+	}
+	switch i {
+	case ownedAllowOrigin:
+		return a.origin
+	case ownedAllowCredentials:
+		if a.p.credentials {
+			return "true"
+		}
+	case ownedAllowMethods:
+		return a.method
+	case ownedAllowHeaders:
+		return a.allowHeaders
+	case ownedAllowPrivateNetwork:
+		if a.privateNetwork {
+			return "true"
+		}
+	case ownedExposeHeaders:
+		if !a.preflight {
+			return a.p.exposeHeaders
+		}
+	case ownedMaxAge:
+		if a.preflight {
+			return a.p.maxAge
 		}
 	}
-	if d.vary != "" {
-		d.mergeVary(h)
+	return ""
+}
+
+// vary returns the names the Vary header must hold, "" for none.
+func (a *answer) vary() string {
+	switch {
+	case a.preflight:
+		// Every preflight answer varies with the three request headers it
+		// reads, whether it allows them or not.
+		return a.p.preflightVary
+	case a.p.static():
+		// The same answer to every request, CORS or not, whatever its
+		// Origin: nothing to vary with.
+		return ""
+	}
+	return headerOrigin
+}
+
+// slotsNeeded returns how many header values the answer puts into a
+// response: one per owned header it sends, and one for Vary.
+func (a *answer) slotsNeeded() int {
+	n := 0
+	for i := range numOwned {
+		if a.value(i) != "" {
+			n++
+		}
+	}
+	if a.vary() != "" {
+		n++
+	}
+	return n
+}
+
+// Response header values are one-element slices of a slots array that
+// belongs to one response alone (slotsNeeded long): a slice shared between
+// responses could be changed for all of them by a later handler that edits
+// a header value in place, as Caddy's header directive does for its
+// replacements, or by the access log reading it after another request
+// reused it. The k-th owned header the answer sends uses slot k, and Vary
+// the one after the last.
+
+// ownedIndex returns the index of the owned header called name, or
+// numOwned if name is not one of them. It compares the canonical forms that
+// http.Header.Set writes, without hashing.
+func ownedIndex(name string) owned {
+	if len(name) < len(headerMaxAge) || name[0] != 'A' {
+		return numOwned // the shortest owned name is Access-Control-Max-Age
+	}
+	switch name {
+	case headerAllowOrigin:
+		return ownedAllowOrigin
+	case headerAllowCredentials:
+		return ownedAllowCredentials
+	case headerAllowMethods:
+		return ownedAllowMethods
+	case headerAllowHeaders:
+		return ownedAllowHeaders
+	case headerAllowPrivateNetwork:
+		return ownedAllowPrivateNetwork
+	case headerExposeHeaders:
+		return ownedExposeHeaders
+	case headerMaxAge:
+		return ownedMaxAge
+	}
+	return numOwned
+}
+
+// set writes the answer's headers into h, using slots for their values. It
+// removes nothing: a later handler may still change h, and apply runs when
+// the response is committed.
+func (a *answer) set(h http.Header, slots []string) {
+	k := 0
+	for i := range numOwned {
+		if want := a.value(i); want != "" {
+			slots[k] = want
+			h[ownedNames[i]] = slots[k : k+1 : k+1]
+			k++
+		}
+	}
+	if vary := a.vary(); vary != "" {
+		mergeVary(h, h[headerVary], vary, slots[k:k+1:k+1])
 	}
 }
 
-// mergeVary adds the names of d.vary that h's Vary header lacks, keeping the
-// values already there. "Vary: *" already covers every name.
+// apply makes the response headers h carry exactly the answer's CORS
+// headers, and merges its Vary names in, using slots for their values.
+// Applying it again is cheap and allocates nothing when h is already right.
+//
+// It reads h in one pass rather than looking each owned name up: a lookup
+// hashes the name, and a response rarely has many more headers than there
+// are owned names.
+func (a *answer) apply(h http.Header, slots []string) {
+	var right [numOwned]bool // the owned headers that already carry their value
+	wantVary := a.vary()
+	vary, varyRight := []string(nil), wantVary == ""
+	for name, cur := range h {
+		i := ownedIndex(name)
+		switch {
+		case i < numOwned:
+			if want := a.value(i); want == "" {
+				delete(h, name) // allowed while ranging over h
+			} else {
+				right[i] = len(cur) == 1 && cur[0] == want
+			}
+		case name == headerVary && !varyRight:
+			vary = cur
+			varyRight = len(cur) == 1 && cur[0] == wantVary || missingVaryNames(cur, wantVary) == ""
+		}
+	}
+	k := 0
+	for i := range numOwned {
+		if want := a.value(i); want != "" {
+			if !right[i] {
+				slots[k] = want
+				h[ownedNames[i]] = slots[k : k+1 : k+1]
+			}
+			k++
+		}
+	}
+	if !varyRight {
+		mergeVary(h, vary, wantVary, slots[k:k+1:k+1])
+	}
+}
+
+// mergeVary adds the names of the ", "-separated list names that h's Vary
+// header, cur, lacks, keeping the values already there; slot is a
+// one-element slice for a new Vary line. "Vary: *" already covers every
+// name.
 // https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches
 // https://www.rfc-editor.org/rfc/rfc9110#section-12.5.5
-func (d *decision) mergeVary(h http.Header) {
-	cur := h[headerVary]
+func mergeVary(h http.Header, cur []string, names string, slot []string) {
 	if len(cur) == 0 {
-		d.slots[numOwned] = d.vary
-		h[headerVary] = d.slots[numOwned : numOwned+1 : numOwned+1]
+		slot[0] = names
+		h[headerVary] = slot
 		return
 	}
-	if missing := missingVaryNames(cur, d.vary); missing != "" {
+	if missing := missingVaryNames(cur, names); missing != "" {
 		// The full slice expression makes append copy rather than write
-		// into an array that may not be this request's.
+		// into an array that may not be this response's.
 		h[headerVary] = append(cur[:len(cur):len(cur)], missing)
 	}
 }
