@@ -142,6 +142,24 @@ func hostileRequests() []hostileRequest {
 			status: 200, want: varyOrigin,
 		},
 		{
+			name: "CRLF, NUL and non-ASCII bytes in an Origin that a loose regexp matches", method: "GET",
+			policy: `{"allowed_origins": ["https://app.example.com"], "allowed_origin_regexps": ["^https://[^.]+\\.example\\.com$"]}`,
+			header: http.Header{"Origin": {"https://a\r\nSet-Cookie: session=stolen;\x00 é.example.com"}},
+			status: 200, want: varyOrigin,
+		},
+		{
+			name: "a space in an Origin that a loose regexp matches", method: "OPTIONS",
+			policy: `{"allowed_origins": ["https://app.example.com"], "allowed_origin_regexps": ["^https://[^.]+\\.example\\.com$"]}`,
+			header: http.Header{"Origin": {"https://a b.example.com"}, "Access-Control-Request-Method": {"GET"}},
+			status: 403, want: refusedPreflight,
+		},
+		{
+			name: "an Origin that a loose regexp matches, for comparison", method: "GET",
+			policy: `{"allowed_origins": ["https://app.example.com"], "allowed_origin_regexps": ["^https://[^.]+\\.example\\.com$"]}`,
+			header: http.Header{"Origin": {"https://a-b.example.com"}},
+			status: 200, want: map[string]string{"Access-Control-Allow-Origin": "https://a-b.example.com", "Vary": "Origin"},
+		},
+		{
 			name: "two Origin lines, both allowed", policy: credentialed, method: "GET",
 			header: http.Header{"Origin": {app, app}},
 			status: 200, want: varyOrigin,
@@ -205,8 +223,8 @@ func TestHostileRequests(t *testing.T) {
 // Go HTTP server in front of the handler, which may refuse what it cannot
 // parse (NUL or CR bytes, say) before the handler sees it. Whatever happens,
 // the answer is no 5xx, a CRLF sent inside a value never becomes a response
-// header, and Access-Control-Allow-Origin is only ever the one allowed
-// origin or "*".
+// header, and Access-Control-Allow-Origin is only ever an allowed origin or
+// "*".
 func TestHostileRequestsOnTheWire(t *testing.T) {
 	for _, tc := range hostileRequests() {
 		t.Run(tc.name, func(t *testing.T) {
@@ -247,8 +265,10 @@ func TestHostileRequestsOnTheWire(t *testing.T) {
 			if c := res.Header.Values("Set-Cookie"); len(c) > 0 {
 				t.Errorf("a request header became a response header: Set-Cookie %q", c)
 			}
+			// On the wire, a CRLF in a value ends the line and the rest is
+			// another header: the allowed origin may then be answered.
 			if acao := res.Header.Values("Access-Control-Allow-Origin"); len(acao) > 1 ||
-				len(acao) == 1 && acao[0] != "*" && acao[0] != "https://app.example.com" {
+				len(acao) == 1 && acao[0] != "*" && acao[0] != "https://app.example.com" && acao[0] != tc.want["Access-Control-Allow-Origin"] {
 				t.Errorf("Access-Control-Allow-Origin %.100q", acao)
 			}
 		})
