@@ -264,8 +264,11 @@ const (
 const fuzzRegexpExpr = `https://[^.]+\.regexp\.example`
 
 func refRegexpAllows(origin string) bool {
-	mid, ok := strings.CutPrefix(origin, "https://")
-	if mid, ok = strings.CutSuffix(mid, ".regexp.example"); !ok || mid == "" || strings.Contains(mid, ".") {
+	rest, ok := strings.CutPrefix(origin, "https://")
+	if !ok {
+		return false
+	}
+	if mid, ok := strings.CutSuffix(rest, ".regexp.example"); !ok || mid == "" || strings.Contains(mid, ".") {
 		return false
 	}
 	for _, c := range []byte(origin) {
