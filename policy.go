@@ -50,6 +50,10 @@ const (
 	preflight
 )
 
+// optionsVary are the Vary names of an OPTIONS request that is not a
+// preflight: the request headers that would have made it one.
+const optionsVary = headerOrigin + ", " + headerRequestMethod
+
 // kindOf classifies a request, and returns its Origin lines. A plain
 // OPTIONS request, without Access-Control-Request-Method, is an ordinary
 // request (WebDAV, API discovery) and is not answered as a preflight.
@@ -121,6 +125,13 @@ func (p *policy) decide(method string, req http.Header, d *decision) {
 		d.refusal = p.decidePreflight(origins, req, d)
 		return
 	}
+	if method == http.MethodOptions {
+		// Whether an OPTIONS request is a preflight depends on its Origin
+		// and Access-Control-Request-Method: a cache that kept this answer
+		// must not hand it to a preflight for the same URL, under any
+		// policy.
+		d.vary = optionsVary
+	}
 	if p.static() {
 		// The same answer to every request, CORS or not, whatever its
 		// Origin: nothing to vary with.
@@ -128,7 +139,9 @@ func (p *policy) decide(method string, req http.Header, d *decision) {
 		d.values[ownedExposeHeaders] = p.exposeHeaders
 		return
 	}
-	d.vary = headerOrigin
+	if d.vary == "" {
+		d.vary = headerOrigin
+	}
 	if d.kind == notCORS {
 		return
 	}
