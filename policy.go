@@ -125,22 +125,22 @@ func (p *policy) decide(method string, req http.Header, d *decision) {
 		d.refusal = p.decidePreflight(origins, req, d)
 		return
 	}
-	if method == http.MethodOptions {
+	switch {
+	case method == http.MethodOptions:
 		// Whether an OPTIONS request is a preflight depends on its Origin
-		// and Access-Control-Request-Method: a cache that kept this answer
-		// must not hand it to a preflight for the same URL, under any
-		// policy.
+		// and Access-Control-Request-Method: under any policy, a cache that
+		// kept this answer must not hand it to a preflight for the same URL.
 		d.vary = optionsVary
+	case !p.static():
+		// The answer depends on the Origin, present or not.
+		d.vary = headerOrigin
 	}
 	if p.static() {
 		// The same answer to every request, CORS or not, whatever its
-		// Origin: nothing to vary with.
+		// Origin.
 		d.values[ownedAllowOrigin] = "*"
 		d.values[ownedExposeHeaders] = p.exposeHeaders
 		return
-	}
-	if d.vary == "" {
-		d.vary = headerOrigin
 	}
 	if d.kind == notCORS {
 		return
