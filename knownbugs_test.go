@@ -8,8 +8,12 @@ import (
 )
 
 // One test per security bug known from other CORS libraries, each named for
-// the mistake, so that the bug cannot come back unnoticed. SECURITY.md maps
-// the threats to these tests.
+// the mistake, so that the bug cannot come back unnoticed. Two more live
+// with their kind: the preflight that cost rs/cors 121 MB
+// (GHSA-mh55-gqvf-xfwm) is TestHostileRequestsAllocations, and the shared
+// header slices that raced (rs/cors#198, jub0bs/cors#14) are
+// TestLaterHandlerEditsDoNotReachOtherRequests. SECURITY.md maps the
+// threats to the tests.
 
 // answer runs one request through a handler provisioned from policy and
 // returns the status and the Access-Control-* and Vary headers.
