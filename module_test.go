@@ -110,7 +110,7 @@ func TestServeHTTP(t *testing.T) {
 			wantStatus: 200, wantNext: true,
 			want: map[string]string{
 				"Access-Control-Allow-Origin": "https://app.example.com", "Access-Control-Allow-Credentials": "true",
-				"Access-Control-Expose-Headers": "X-Request-Id, ETag", "Vary": "Origin",
+				"Access-Control-Expose-Headers": "X-Request-Id, ETag", "Vary": "Origin, Access-Control-Request-Method",
 			},
 		},
 		{
@@ -120,7 +120,7 @@ func TestServeHTTP(t *testing.T) {
 			wantStatus: 200, wantNext: true,
 			want: map[string]string{
 				"Access-Control-Allow-Origin": "https://app.example.com", "Access-Control-Allow-Credentials": "true",
-				"Access-Control-Expose-Headers": "X-Request-Id, ETag", "Vary": "Origin",
+				"Access-Control-Expose-Headers": "X-Request-Id, ETag", "Vary": "Origin, Access-Control-Request-Method",
 			},
 		},
 		{
@@ -128,7 +128,7 @@ func TestServeHTTP(t *testing.T) {
 			policy:     credentialed,
 			req:        request("OPTIONS", "Access-Control-Request-Method: PUT"),
 			wantStatus: 200, wantNext: true,
-			want: map[string]string{"Vary": "Origin"},
+			want: map[string]string{"Vary": "Origin, Access-Control-Request-Method"},
 		},
 		// 2. Allowed preflights.
 		{
@@ -427,6 +427,16 @@ func TestServeHTTP(t *testing.T) {
 			req:        request("GET"),
 			wantStatus: 200, wantNext: true,
 			want: map[string]string{"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "X-Request-Id"},
+		},
+		{
+			name:       "any origin without credentials: a plain OPTIONS varies with what makes a preflight",
+			policy:     public,
+			req:        request("OPTIONS", "Origin: https://a.example"),
+			wantStatus: 200, wantNext: true,
+			want: map[string]string{
+				"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "X-Request-Id",
+				"Vary": "Origin, Access-Control-Request-Method",
+			},
 		},
 		{
 			name:       "any origin without credentials: null gets * too",

@@ -429,6 +429,13 @@ func (s *originSet) contains(origin string) bool {
 	if s.schemes != nil && s.matchesPattern(origin) {
 		return true
 	}
+	if len(s.regexps) > 0 && !isVisibleASCII(origin) {
+		// Exact origins and patterns match only the normalised forms; a
+		// regexp such as "[^.]+" could match spaces, CR, LF, NUL or
+		// non-ASCII bytes, which no browser sends in an Origin and which
+		// must never be echoed into a response header.
+		return false
+	}
 	for _, re := range s.regexps {
 		if re.MatchString(origin) {
 			return true
@@ -506,4 +513,15 @@ func isSerializedPort(port, scheme string) bool {
 		n = n*10 + int(port[i]-'0')
 	}
 	return n <= 65535 && port != defaultPort(scheme)
+}
+
+// isVisibleASCII reports whether s is made of visible ASCII characters only,
+// the bytes of every serialised origin.
+func isVisibleASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -51,6 +51,10 @@ const (
 	preflight
 )
 
+// optionsVary are the Vary names of an OPTIONS request that is not a
+// preflight: the request headers that would have made it one.
+const optionsVary = headerOrigin + ", " + headerRequestMethod
+
 // kindOf classifies a request, and returns its Origin lines. A plain
 // OPTIONS request, without Access-Control-Request-Method, is an ordinary
 // request (WebDAV, API discovery) and is not answered as a preflight.
@@ -121,6 +125,9 @@ func (p *policy) decide(method string, req http.Header, d *decision) {
 		d.refusal = p.decidePreflight(origins, req, d)
 		return
 	}
+	// A plain OPTIONS answer varies with what would have made it a
+	// preflight (see answer.vary).
+	d.options = method == http.MethodOptions
 	if p.static() {
 		// The same answer to every request, CORS or not.
 		d.origin = "*"

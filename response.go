@@ -45,6 +45,7 @@ type decision struct {
 type answer struct {
 	p              *policy
 	preflight      bool
+	options        bool   // an OPTIONS request that is not a preflight
 	origin         string // Access-Control-Allow-Origin, "" for none
 	method         string // Access-Control-Allow-Methods, "" for none
 	allowHeaders   string // Access-Control-Allow-Headers, "" for none
@@ -90,6 +91,11 @@ func (a *answer) vary() string {
 		// Every preflight answer varies with the three request headers it
 		// reads, whether it allows them or not.
 		return a.p.preflightVary
+	case a.options:
+		// Whether an OPTIONS request is a preflight depends on its Origin
+		// and Access-Control-Request-Method: under any policy, a cache that
+		// kept this answer must not hand it to a preflight for the same URL.
+		return optionsVary
 	case a.p.static():
 		// The same answer to every request, CORS or not, whatever its
 		// Origin: nothing to vary with.
