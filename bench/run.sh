@@ -21,6 +21,7 @@ fi
 
 benchstat -col /lib -filter '.name:CORS' bench/results.txt
 benchstat -filter '.name:Policy' bench/results.txt
+benchstat -filter '.name:PolicySize' bench/results.txt
 for unit in sec/op cpu-sec/op; do
 	echo
 	echo "caddy-cors over the faster of rs/cors and go-chi/cors, $unit:"
