@@ -55,22 +55,24 @@ const (
 // preflight: the request headers that would have made it one.
 const optionsVary = headerOrigin + ", " + headerRequestMethod
 
-// kindOf classifies a request, and returns its Origin lines. A plain
-// OPTIONS request, without Access-Control-Request-Method, is an ordinary
-// request (WebDAV, API discovery) and is not answered as a preflight.
-func kindOf(method string, h http.Header) (requestKind, []string) {
+// kindOf classifies a request, and returns its Origin lines and, for a
+// preflight, its Access-Control-Request-Method lines. A plain OPTIONS
+// request, without Access-Control-Request-Method, is an ordinary request
+// (WebDAV, API discovery) and is not answered as a preflight.
+func kindOf(method string, h http.Header) (kind requestKind, origins, requestMethods []string) {
 	origins, ok := h[headerOrigin]
 	if !ok {
-		return notCORS, nil
+		return notCORS, nil, nil
 	}
 	if method == http.MethodOptions {
-		for _, m := range h[headerRequestMethod] {
+		requestMethods = h[headerRequestMethod]
+		for _, m := range requestMethods {
 			if m != "" {
-				return preflight, origins
+				return preflight, origins, requestMethods
 			}
 		}
 	}
-	return actual, origins
+	return actual, origins, nil
 }
 
 // refusalReason says which part of a request the policy did not allow.
@@ -117,12 +119,12 @@ func (r refusal) String() string {
 // decide fills d with the answer to a request of the given method and
 // headers. This is where every request is decided.
 func (p *policy) decide(method string, req http.Header, d *decision) {
-	var origins []string
-	d.kind, origins = kindOf(method, req)
+	var origins, requestMethods []string
+	d.kind, origins, requestMethods = kindOf(method, req)
 	d.p = p
 	if d.kind == preflight {
 		d.preflight = true
-		d.refusal = p.decidePreflight(origins, req, d)
+		d.refusal = p.decidePreflight(origins, requestMethods, req, d)
 		return
 	}
 	// A plain OPTIONS answer varies with what would have made it a
@@ -160,16 +162,15 @@ func (p *policy) allowOrigin(origins []string) (string, refusal) {
 // preflight asks for, and fills d with the full answer only if all pass: a
 // refused preflight gets no Access-Control-* header at all.
 // https://fetch.spec.whatwg.org/#cors-preflight-fetch
-func (p *policy) decidePreflight(origins []string, req http.Header, d *decision) refusal {
+func (p *policy) decidePreflight(origins, requestMethods []string, req http.Header, d *decision) refusal {
 	origin, r := p.allowOrigin(origins)
 	if r.reason != allowed {
 		return r
 	}
-	methods := req[headerRequestMethod]
-	if len(methods) != 1 || !isToken(methods[0]) {
+	if len(requestMethods) != 1 || !isToken(requestMethods[0]) {
 		return refusal{refusedMalformed, headerRequestMethod}
 	}
-	method := methods[0]
+	method := requestMethods[0]
 	if !p.allowsMethod(method) {
 		return refusal{refusedMethod, method}
 	}

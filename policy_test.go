@@ -24,7 +24,7 @@ func TestKindOf(t *testing.T) {
 		{"lower-case options is another method", "options", http.Header{"Origin": {"https://a.example"}, "Access-Control-Request-Method": {"PUT"}}, actual},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got, _ := kindOf(tc.method, tc.header); got != tc.want {
+			if got, _, _ := kindOf(tc.method, tc.header); got != tc.want {
 				t.Errorf("kindOf = %v, want %v", got, tc.want)
 			}
 		})
