@@ -27,6 +27,7 @@ func FuzzParseOriginPattern(f *testing.F) {
 	for _, s := range []string{
 		"https://example.com", "HTTP://LOCALHOST:8080", "https://*.example.com:*", "http://[::ffff:1.2.3.4]:80",
 		"https://élève.example", "capacitor://localhost", "https://example.com/", "null", "https://*", "http://127.1",
+		"https://*.[", "https://*.[::1]:8080",
 	} {
 		f.Add(s)
 	}

@@ -249,10 +249,11 @@ func TestIntegrationLoad(t *testing.T) {
 	get("https://a.example", varyOnly).run(t, tester)
 	get("https://b.example", map[string]string{"Access-Control-Allow-Origin": "https://b.example", "Vary": "Origin"}).run(t, tester)
 
-	// An insecure policy in JSON, which no Caddyfile check saw: Provision
-	// and Validate refuse it.
+	// An insecure and malformed policy in JSON, which no Caddyfile check
+	// saw: Provision and Validate refuse it, and the admin API stays able
+	// to load the next config.
 	refused := `{"admin": {"listen": "localhost:2999"}, "apps": {"http": {"servers": {"srv0": {"listen": [":9080"], "routes": [{"handle": [
-		{"handler": "cors", "allowed_origins": ["*", "null"], "allow_credentials": true}]}]}}}}}`
+		{"handler": "cors", "allowed_origins": ["*", "null", "https://*.["], "allow_credentials": true}]}]}}}}}`
 	res, err := http.Post("http://localhost:2999/load", "application/json", strings.NewReader(refused))
 	if err != nil {
 		t.Fatal(err)
@@ -261,10 +262,14 @@ func TestIntegrationLoad(t *testing.T) {
 	res.Body.Close()
 	var loadErr struct{ Error string }
 	_ = json.Unmarshal(body, &loadErr)
-	want := "http.handlers.cors: invalid configuration: 2 problems in the CORS policy:\n" +
+	want := "http.handlers.cors: invalid configuration: 3 problems in the CORS policy:\n" +
 		"\tallowed_origins: \"*\" cannot be combined with credentials"
-	if res.StatusCode != http.StatusBadRequest || !strings.Contains(loadErr.Error, want) || !strings.Contains(loadErr.Error, `allowed_origins: "null" can never be allowed`) {
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(loadErr.Error, want) ||
+		!strings.Contains(loadErr.Error, `allowed_origins: "null" can never be allowed`) ||
+		!strings.Contains(loadErr.Error, `allowed_origins: "https://*.[" has an IPv6 address without its closing "]"`) {
 		t.Errorf("/load answered %d %s\nwant 400 and an error containing\n%s", res.StatusCode, body, want)
 	}
 	get("https://b.example", map[string]string{"Access-Control-Allow-Origin": "https://b.example", "Vary": "Origin"}).run(t, tester)
+	tester.InitServer(site("https://a.example"), "caddyfile")
+	get("https://a.example", map[string]string{"Access-Control-Allow-Origin": "https://a.example", "Vary": "Origin"}).run(t, tester)
 }

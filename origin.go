@@ -112,6 +112,13 @@ func parseOriginPattern(s string) (originPattern, error) {
 		return o, fmt.Errorf("has user information (%q): browsers never send it in an origin; write %q",
 			rest[:i+1], scheme+"://"+rest[i+1:])
 	}
+	// The wildcard label comes off before the host and port are split, so
+	// that what follows it is split as any host is: "*.[::1]" is an IPv6
+	// address behind "*.", and "*.[" an IPv6 address without its "]".
+	if strings.HasPrefix(rest, "*.") {
+		o.subdomains = true
+		rest = rest[2:]
+	}
 	host, port, hasPort, err := splitHostPort(rest)
 	if err != nil {
 		return o, err
@@ -121,19 +128,14 @@ func parseOriginPattern(s string) (originPattern, error) {
 			return o, err
 		}
 	}
-	if host == "" {
-		return o, errors.New("has no host: an origin is scheme://host[:port]")
-	}
-	if strings.HasPrefix(host, "*.") {
-		o.subdomains = true
-		host = host[2:]
-	}
 	switch {
+	case host == "" && o.subdomains:
+		return o, errors.New(`has "*." with no domain after it: write a domain pattern such as "https://*.example.com"`)
+	case host == "":
+		return o, errors.New("has no host: an origin is scheme://host[:port]")
 	case host == "*":
 		return o, errors.New(`has a wildcard for the whole host, which would allow any site: ` +
 			`write "*" alone to allow any origin, or a domain pattern such as "https://*.example.com"`)
-	case host == "":
-		return o, errors.New(`has "*." with no domain after it: write a domain pattern such as "https://*.example.com"`)
 	case strings.Contains(host, "*"):
 		return o, errors.New(`has a "*" that is not a whole leading label: "*." may only start the host, ` +
 			`as in "https://*.example.com", which allows the subdomains of example.com (not example.com itself)`)

@@ -99,7 +99,12 @@ func TestParseOriginPatternRefuses(t *testing.T) {
 		{"http://[1.2.3.4]", `has an invalid IPv6 address`},
 		{"http://::1", `has several ":"`},
 		{"https://*.127.0.0.1", `in front of an IP address`},
-		{"https://*.[::1]", `has several ":"`},
+		{"https://*.[::1]", `in front of an IP address`},
+		{"https://*.[::1]:8080", `in front of an IP address`},
+		{"https://*.[", `without its closing "]"`},
+		{"https://*.[]", `has an invalid IPv6 address "[]"`},
+		{"https://*.:443", `has "*." with no domain after it`},
+		{"https://*.*", `has a wildcard for the whole host`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			o, err := parseOriginPattern(tc.in)
