@@ -262,12 +262,17 @@ func TestIntegrationLoad(t *testing.T) {
 	res.Body.Close()
 	var loadErr struct{ Error string }
 	_ = json.Unmarshal(body, &loadErr)
-	want := "http.handlers.cors: invalid configuration: 3 problems in the CORS policy:\n" +
-		"\tallowed_origins: \"*\" cannot be combined with credentials"
-	if res.StatusCode != http.StatusBadRequest || !strings.Contains(loadErr.Error, want) ||
-		!strings.Contains(loadErr.Error, `allowed_origins: "null" can never be allowed`) ||
-		!strings.Contains(loadErr.Error, `allowed_origins: "https://*.[" has an IPv6 address without its closing "]"`) {
-		t.Errorf("/load answered %d %s\nwant 400 and an error containing\n%s", res.StatusCode, body, want)
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("/load answered %d %s, want 400", res.StatusCode, body)
+	}
+	for _, want := range []string{
+		"http.handlers.cors: invalid configuration: 3 problems in the CORS policy:\n\tallowed_origins: \"*\" cannot be combined with credentials",
+		`allowed_origins: "null" can never be allowed`,
+		`allowed_origins: "https://*.[" has an IPv6 address without its closing "]"`,
+	} {
+		if !strings.Contains(loadErr.Error, want) {
+			t.Errorf("/load answered %s\nwant an error containing\n%s", body, want)
+		}
 	}
 	get("https://b.example", map[string]string{"Access-Control-Allow-Origin": "https://b.example", "Vary": "Origin"}).run(t, tester)
 	tester.InitServer(site("https://a.example"), "caddyfile")
