@@ -441,6 +441,11 @@ func FuzzServeHTTP(f *testing.F) {
 				w.Header().Set(headerAllowMethods, "GET")
 				w.Header()[headerAllowHeaders] = []string{"a", "b"}
 				w.Header().Add(headerVary, "Accept-Encoding")
+				if !static {
+					// A name the handler merged too, on a line of its own,
+					// as reverse_proxy copies an upstream's Vary.
+					w.Header().Add(headerVary, "accept-encoding, origin")
+				}
 			}
 			if has(fuzzNextError) {
 				return errNext
@@ -533,6 +538,9 @@ func FuzzServeHTTP(f *testing.F) {
 		if isPreflight && !varyNames(vary)["access-control-request-headers"] {
 			t.Fatalf("preflight answered with Vary %q\n%s", vary, describe())
 		}
+		if (options || !static) && !varyOnce(vary) {
+			t.Fatalf("Vary %q repeats a name\n%s", vary, describe())
+		}
 		switch {
 		case isPreflight && !cfg.OptionsPassthrough:
 			wantStatus := http.StatusForbidden
@@ -546,6 +554,21 @@ func FuzzServeHTTP(f *testing.F) {
 			t.Fatalf("the next handler was not called\n%s", describe())
 		}
 	})
+}
+
+// varyOnce reports whether each name of the Vary lines appears once, in
+// any letter case.
+func varyOnce(lines []string) bool {
+	seen := make(map[string]bool)
+	for _, line := range lines {
+		for _, name := range strings.Split(line, ",") {
+			if name = strings.ToLower(strings.TrimSpace(name)); name != "" && seen[name] {
+				return false
+			}
+			seen[name] = true
+		}
+	}
+	return true
 }
 
 // varyNames returns the names Vary lines hold, in lower case.

@@ -180,7 +180,7 @@ func (a *answer) set(h http.Header, slots []string) {
 func (a *answer) apply(h http.Header, slots []string) {
 	var right [numOwned]bool // the owned headers that already carry their value
 	wantVary := a.vary()
-	vary, varyRight := []string(nil), wantVary == ""
+	var vary []string
 	for name, cur := range h {
 		i := ownedIndex(name)
 		switch {
@@ -190,9 +190,8 @@ func (a *answer) apply(h http.Header, slots []string) {
 			} else {
 				right[i] = len(cur) == 1 && cur[0] == want
 			}
-		case name == headerVary && !varyRight:
+		case name == headerVary:
 			vary = cur
-			varyRight = len(cur) == 1 && cur[0] == wantVary || missingVaryNames(cur, wantVary) == ""
 		}
 	}
 	k := 0
@@ -205,15 +204,20 @@ func (a *answer) apply(h http.Header, slots []string) {
 			k++
 		}
 	}
-	if !varyRight {
+	if wantVary != "" {
 		mergeVary(h, vary, wantVary, slots[k:k+1:k+1])
 	}
 }
 
-// mergeVary adds the names of the ", "-separated list names that h's Vary
-// header, cur, lacks, keeping the values already there; slot is a
-// one-element slice for a new Vary line. "Vary: *" already covers every
-// name.
+// mergeVary makes h's Vary lines, cur, hold the names of the ", "-separated
+// list names, keeping the names already there, with every name once across
+// all lines (compared case-insensitively, as caches compare them); slot is
+// a one-element slice for a new line. "Vary: *" already covers every name,
+// so a response that holds it carries it alone. A later handler may have
+// added its own line after the handler merged its names (reverse_proxy
+// copies an upstream's "Vary: Accept-Encoding, Origin" with Add): such a
+// response is rewritten as one line, which allocates; one that is already
+// right costs no allocation.
 // https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches
 // https://www.rfc-editor.org/rfc/rfc9110#section-12.5.5
 func mergeVary(h http.Header, cur []string, names string, slot []string) {
@@ -222,19 +226,87 @@ func mergeVary(h http.Header, cur []string, names string, slot []string) {
 		h[headerVary] = slot
 		return
 	}
-	if missing := missingVaryNames(cur, names); missing != "" {
-		// The full slice expression makes append copy rather than write
-		// into an array that may not be this response's.
-		h[headerVary] = append(cur[:len(cur):len(cur)], missing)
+	if len(cur) == 1 && cur[0] == names {
+		return // the usual case once the answer is set
 	}
+	count, star, repeated := inspectVary(cur)
+	switch {
+	case star && count == 1:
+	case star:
+		slot[0] = "*"
+		h[headerVary] = slot
+	case repeated:
+		slot[0] = joinVary(cur, names)
+		h[headerVary] = slot
+	default:
+		if missing := missingVaryNames(cur, names); missing != "" {
+			// The full slice expression makes append copy rather than
+			// write into an array that may not be this response's.
+			h[headerVary] = append(cur[:len(cur):len(cur)], missing)
+		}
+	}
+}
+
+// maxInspectedVary is how many Vary names inspectVary compares with each
+// other; a response with more is rewritten by joinVary, which uses a map.
+const maxInspectedVary = 32
+
+// inspectVary counts the names of the Vary lines, and reports whether one
+// of them is "*" and whether one repeats another (or there are too many to
+// tell without allocating). It allocates nothing.
+func inspectVary(lines []string) (count int, star, repeated bool) {
+	var names [maxInspectedVary]string
+	for _, line := range lines {
+		for elem := range strings.SplitSeq(line, ",") {
+			name := trimOWS(elem)
+			if name == "" {
+				continue
+			}
+			star = star || name == "*"
+			if count == len(names) {
+				return count + 1, star, true
+			}
+			for _, prev := range names[:count] {
+				if strings.EqualFold(prev, name) {
+					repeated = true
+				}
+			}
+			names[count] = name
+			count++
+		}
+	}
+	return count, star, repeated
+}
+
+// joinVary writes the names of the Vary lines, then those of the
+// ", "-separated list names that they lack, as one line in which each name
+// appears once, in the spelling and order of its first appearance.
+func joinVary(lines []string, names string) string {
+	seen := make(map[string]bool)
+	var b strings.Builder
+	add := func(name string) {
+		if key := strings.ToLower(name); name != "" && !seen[key] {
+			seen[key] = true
+			if b.Len() > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(name)
+		}
+	}
+	for _, line := range lines {
+		for elem := range strings.SplitSeq(line, ",") {
+			add(trimOWS(elem))
+		}
+	}
+	for name := range strings.SplitSeq(names, ", ") {
+		add(name)
+	}
+	return b.String()
 }
 
 // missingVaryNames returns the names of the ", "-separated list want that
 // the Vary lines do not hold, in the same form, or "" if none is missing.
 func missingVaryNames(lines []string, want string) string {
-	if varyHolds(lines, "*") {
-		return ""
-	}
 	missing, all := "", true
 	for name := range strings.SplitSeq(want, ", ") {
 		switch {

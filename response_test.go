@@ -1,8 +1,10 @@
 package cors
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -18,7 +20,17 @@ func TestMergeVary(t *testing.T) {
 		{"present in another case", []string{"accept-encoding,ORIGIN"}, "Origin", []string{"accept-encoding,ORIGIN"}},
 		{"present on a second line", []string{"Accept", " origin "}, "Origin", []string{"Accept", " origin "}},
 		{"star", []string{"*"}, "Origin", []string{"*"}},
-		{"star among names", []string{"Accept, *"}, preflightVary, []string{"Accept, *"}},
+		{"star with spaces", []string{" * "}, "Origin", []string{" * "}},
+		{"star among names", []string{"Accept, *"}, preflightVary, []string{"*"}},
+		{"star on a later line", []string{"Origin", "*"}, "Origin", []string{"*"}},
+		{"star next to the handler's line", []string{preflightVary, "Accept-Encoding, *"}, preflightVary, []string{"*"}},
+		{"repeated on a later line", []string{"Origin", "Accept-Encoding, Origin"}, "Origin", []string{"Origin, Accept-Encoding"}},
+		{"repeated in another case", []string{"Origin", "origin"}, "Origin", []string{"Origin"}},
+		{"repeated within a line", []string{"Origin, ORIGIN,origin"}, "Origin", []string{"Origin"}},
+		{"repeated and missing", []string{"Accept-Encoding", "accept-encoding"}, "Origin", []string{"Accept-Encoding, Origin"}},
+		{"repeated preflight names", []string{preflightVary, "origin, access-control-request-method"}, preflightVary, []string{preflightVary}},
+		{"empty elements are not names", []string{"Origin, , Accept", ","}, "Origin", []string{"Origin, , Accept", ","}},
+		{"more names than are compared in place", []string{manyVaryNames(40), "X-Name-3"}, "Origin", []string{manyVaryNames(40) + ", Origin"}},
 		{"some of several", []string{"Origin, Accept"}, preflightVary, []string{"Origin, Accept", "Access-Control-Request-Method, Access-Control-Request-Headers"}},
 		{"all of several", []string{"Accept"}, preflightVary, []string{"Accept", preflightVary}},
 		{"a look-alike is not the name", []string{"Origins, X-Origin"}, "Origin", []string{"Origins, X-Origin", "Origin"}},
@@ -34,6 +46,15 @@ func TestMergeVary(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyVaryNames returns a Vary line of n distinct names.
+func manyVaryNames(n int) string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("X-Name-%d", i)
+	}
+	return strings.Join(names, ", ")
 }
 
 // TestApplyOwnsItsSlices checks that the values put into a response belong
@@ -70,5 +91,28 @@ func TestApplyIsIdempotentAndFree(t *testing.T) {
 	}
 	if got := corsHeaders(h); !mapsEqual(got, want) || len(want) != 3 {
 		t.Errorf("applying again changed the headers: %v, want %v", got, want)
+	}
+}
+
+// TestApplyMergesVaryWithoutAllocating checks that a response whose Vary
+// lines already hold the answer's names, once each, costs no allocation.
+func TestApplyMergesVaryWithoutAllocating(t *testing.T) {
+	for _, vary := range [][]string{
+		{"Origin"},
+		{"Accept-Encoding", "Origin"},
+		{"origin, Accept-Encoding"},
+		{"*"},
+	} {
+		t.Run(strings.Join(vary, "|"), func(t *testing.T) {
+			a := &answer{p: &policy{}, origin: "https://a.example"}
+			slots := make([]string, a.slotsNeeded())
+			h := http.Header{"Access-Control-Allow-Origin": {"https://a.example"}, "Vary": vary}
+			if n := testing.AllocsPerRun(100, func() { a.apply(h, slots) }); n != 0 {
+				t.Errorf("apply allocates %v times", n)
+			}
+			if !slices.Equal(h["Vary"], vary) {
+				t.Errorf("Vary %q, want %q", h["Vary"], vary)
+			}
+		})
 	}
 }
