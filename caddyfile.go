@@ -2,29 +2,67 @@ package cors
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("cors", parseCaddyfile)
+	// The directive is registered as a plain directive rather than with
+	// RegisterHandlerDirective so that its parser sees the matcher token
+	// before it is taken off: "cors *" and "cors /api/*" are matchers
+	// without origins, a mistake whose message should say so, and two
+	// cors directives with the same matcher in one block are found by
+	// comparing the tokens.
+	httpcaddyfile.RegisterDirective("cors", parseDirective)
 	// Preflights carry no credentials and must not be redirected, so cors
 	// runs before redir, rewrite, method, basic_auth, forward_auth and every
-	// handler that responds; after header, request_body and timeouts, which
-	// only prepare the request and the response writer.
-	httpcaddyfile.RegisterDirectiveOrder("cors", httpcaddyfile.Before, "redir")
+	// handler that responds. It runs before header too: the header
+	// directive's deferred operations run when the handlers inside it
+	// commit the response, so a header directive inside cors cannot
+	// override, delete or duplicate the CORS headers and the Vary names
+	// that the handler puts back at that moment.
+	httpcaddyfile.RegisterDirectiveOrder("cors", httpcaddyfile.Before, "header")
 }
 
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	handler := new(Handler)
+// parseDirective sets up a cors handler from a directive, as
+// RegisterHandlerDirective would, and refuses a cors that another cors of
+// the same block makes dead.
+func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	if !h.Next() {
+		return nil, h.ArgErr()
+	}
+	directive := h.Token()
+	var matcher caddyfile.Token // the matcher token, if the first argument is one
+	if h.NextArg() {
+		if isMatcherToken(h.Val()) {
+			matcher = h.Token()
+		}
+		h.Prev()
+	}
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return nil, err
+	}
+	handler := &Handler{matcher: matcher.Text}
 	if err := handler.UnmarshalCaddyfile(h.Dispenser); err != nil {
 		return nil, err
 	}
-	return handler, nil
+	if err := noteDirective(h, directive, matcher.Text); err != nil {
+		return nil, err
+	}
+	return h.NewRoute(matcherSet, handler), nil
+}
+
+// isMatcherToken reports whether Caddy reads the first argument of a
+// handler directive as a matcher: "*" (every request), a path, or the name
+// of a named matcher.
+func isMatcherToken(arg string) bool {
+	return arg == "*" || strings.HasPrefix(arg, "/") || strings.HasPrefix(arg, "@")
 }
 
 // subdirectives maps the fields that problems name to their Caddyfile
@@ -177,8 +215,27 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		name := subdirectives[p.field]
 		if p.index < 0 && p.field == fieldOrigins {
 			name = "cors"
+			if h.matcher != "" {
+				p.msg = matcherWithoutOrigins(h.matcher, h.AllowCredentials)
+			}
 		}
 		lines[i] = at.WrapErr(errors.New(p.describe(name))).Error()
 	}
 	return errors.New(joinProblems(lines))
+}
+
+// matcherWithoutOrigins explains a cors directive whose only argument was
+// taken as a matcher, which leaves it without origins.
+func matcherWithoutOrigins(matcher string, credentials bool) string {
+	if matcher != "*" {
+		return fmt.Sprintf("no origin is allowed: %q right after cors is a matcher (the requests cors applies to), not an origin; "+
+			"write the origins after it, as in \"cors %s https://app.example.com\"", matcher, matcher)
+	}
+	msg := `no origin is allowed: "*" right after cors is Caddy's match-all matcher (every request), not an origin; `
+	if credentials {
+		return msg + `and any origin cannot be allowed with credentials ("origins *" is refused with them): browsers refuse ` +
+			`"Access-Control-Allow-Origin: *" on a credentialed request, and answering every origin with credentials would let any site ` +
+			`read your users' data; list the origins that may send credentials, as in "cors https://app.example.com { credentials }"`
+	}
+	return msg + `any origin is written "origins *" inside the block, as in "cors { origins * }"`
 }

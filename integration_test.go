@@ -43,6 +43,15 @@ type probe struct {
 // run sends the probe without following redirects and checks the answer.
 func (p probe) run(t *testing.T, tester *caddytest.Tester) {
 	t.Helper()
+	client := *tester.Client
+	client.Jar = nil
+	p.runWith(t, &client)
+}
+
+// runWith sends the probe with client, without following redirects, checks
+// the answer and returns it, or nil if it could not be sent.
+func (p probe) runWith(t *testing.T, client *http.Client) *http.Response {
+	t.Helper()
 	req, err := http.NewRequest(p.method, p.url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -51,12 +60,12 @@ func (p probe) run(t *testing.T, tester *caddytest.Tester) {
 		name, value, _ := strings.Cut(l, ":")
 		req.Header.Add(name, strings.TrimSpace(value))
 	}
-	client := *tester.Client
-	client.Jar = nil
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	res, err := client.Do(req)
+	noRedirects := *client
+	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err := noRedirects.Do(req)
 	if err != nil {
-		t.Fatalf("%s: %v", p.name, err)
+		t.Errorf("%s: %v", p.name, err)
+		return nil
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
@@ -69,6 +78,7 @@ func (p probe) run(t *testing.T, tester *caddytest.Tester) {
 	if p.wantBody != "" && string(body) != p.wantBody {
 		t.Errorf("%s: body %q, want %q", p.name, body, p.wantBody)
 	}
+	return res
 }
 
 // apiSites is a policy in front of basic_auth, redir, reverse_proxy to an

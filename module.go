@@ -134,9 +134,11 @@ type Handler struct {
 	// anyone can register a site under a public suffix.
 	AllowPublicSuffixWildcards bool `json:"allow_public_suffix_wildcards,omitempty"`
 
-	policy *policy
-	err    error // the problems found by Provision, which Validate reports
-	logger *zap.Logger
+	policy  *policy
+	err     error // the problems found by Provision, which Validate reports
+	logger  *zap.Logger
+	matcher string         // the Caddyfile matcher token in front of the origins, if any
+	second  *secondHandler // set once this handler has logged that another cors handler came first
 }
 
 // CaddyModule returns the Caddy module information.
@@ -151,6 +153,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // are kept for Validate, which reports them all at once.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.second = new(secondHandler)
 	cfg, expanded := h.expandedConfig(caddy.NewReplacer())
 	p, warnings, err := compile(cfg, compileOptions{})
 	for _, w := range warnings {
@@ -169,8 +172,18 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.err = &policyError{problems: problems}
 		return nil
 	}
+	p.summary = summarize(cfg)
 	h.policy = p
 	return nil
+}
+
+// summarize names a policy in logs by the origins it allows.
+func summarize(cfg config) string {
+	s := "origins: " + strings.Join(cfg.AllowedOrigins, " ")
+	if len(cfg.AllowedOriginRegexps) > 0 {
+		s += "; origin regexps: " + strings.Join(cfg.AllowedOriginRegexps, " ")
+	}
+	return s
 }
 
 // Validate reports every problem of the policy.
@@ -244,6 +257,12 @@ func (x *expansion) expand(repl *caddy.Replacer, field string, values []string, 
 // sets the CORS headers of every other response before handing the request
 // to the next handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if first := decidedBy(w); first != nil {
+		// Another cors handler decided this request and will put its
+		// answer back when the response is committed.
+		h.second.warn(h.logger, r, h.policy, first.answer.p)
+		return next.ServeHTTP(w, r)
+	}
 	var d decision
 	h.policy.decide(r.Method, r.Header, &d)
 	if d.refusal.reason != allowed {

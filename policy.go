@@ -26,6 +26,7 @@ type policy struct {
 	passthrough     bool
 	privateNetwork  bool
 	preflightVary   string // the Vary names of every preflight answer
+	summary         string // the origins it allows, to name it in logs
 }
 
 // static reports whether the policy answers every request alike, whatever
