@@ -106,7 +106,7 @@ type checkReport struct {
 	Message string     `json:"message,omitempty"`
 	Fix     string     `json:"fix,omitempty"` // the response header change that would allow the request
 	// Notes are remarks that do not change the verdict, such as where
-	// Chromium departs from the standard.
+	// browsers depart from the standard.
 	Notes []string `json:"notes,omitempty"`
 
 	// PreflightBecause says why a preflight was needed, empty for a simple
@@ -476,8 +476,9 @@ func (c *checker) checkHeaders(names []string) bool {
 		c.rep.block(stepPreflight, reasonAuthorizationNotUnderWildcard,
 			fmt.Sprintf(`%s is "*", which never covers Authorization: the Fetch standard requires it by name`, headerAllowHeaders),
 			fmt.Sprintf("add authorization to %s by name", headerAllowHeaders))
-		c.rep.Notes = append(c.rep.Notes, `Chromium (156 at least) still lets "*" cover Authorization, with a deprecation warning, `+
-			"so this request works there for now; the standard, which this check follows, does not")
+		c.rep.Notes = append(c.rep.Notes, `all three major engines (seen in Chromium 156, Firefox 153 and WebKitGTK 2.50) still let "*" cover Authorization, `+
+			"against the standard (Chromium with a deprecation warning), so this request works in them for now; "+
+			"this check follows the standard, which whatwg/fetch#1919 discusses changing")
 		return false
 	}
 	return true
