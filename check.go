@@ -105,8 +105,15 @@ type checkReport struct {
 	Reason  reasonCode `json:"reason,omitempty"` // why the verdict is not "allowed"
 	Message string     `json:"message,omitempty"`
 	Fix     string     `json:"fix,omitempty"` // the response header change that would allow the request
+	// Hint is set when the preflight was refused as Caddy's cors handler
+	// refuses one: it names the subdirectives that would allow the request.
+	Hint *refusalHint `json:"hint,omitempty"`
+	// MeantMethod is the method the script probably meant, when it wrote a
+	// common method such as PATCH in another letter case, which fetch()
+	// sends as written.
+	MeantMethod string `json:"meant_method,omitempty"`
 	// Notes are remarks that do not change the verdict, such as where
-	// Chromium departs from the standard.
+	// browsers depart from the standard.
 	Notes []string `json:"notes,omitempty"`
 
 	// PreflightBecause says why a preflight was needed, empty for a simple
@@ -155,6 +162,57 @@ type stepRequest struct {
 type stepResponse struct {
 	Status  int          `json:"status"`
 	Headers []headerPair `json:"headers"`
+}
+
+// refusalHint says which subdirectives of a cors block would allow a
+// preflight that was refused as Caddy's cors handler refuses one: with 403
+// and no Access-Control-* header at all. The answer does not say which part
+// of the preflight was refused, so the hint lists every part; the handler's
+// debug log names the one it refused.
+type refusalHint struct {
+	// RecognisedBy says how sure the check is that the refusal is the
+	// handler's: recognisedByVary or recognisedByStatus.
+	RecognisedBy string `json:"recognised_by"`
+	// Subdirectives are the lines of a cors block that the request needs,
+	// such as "origins https://app.example.com", "methods PATCH" or
+	// "headers content-type x-api-key", with the names as the preflight
+	// sent them, and "credentials" for a request with credentials. One or
+	// more of them is missing.
+	Subdirectives []string `json:"subdirectives"`
+	// Message is the hint for people, one line per element of the text
+	// report, the subdirectives indented by two spaces.
+	Message string `json:"message"`
+}
+
+// How a refusal by Caddy's cors handler is recognised.
+const (
+	// recognisedByVary: a 403 without any Access-Control-* header that
+	// carries the Vary of every answer of the handler to a preflight.
+	recognisedByVary = "status-and-vary"
+	// recognisedByStatus: a 403 without any Access-Control-* header, but
+	// without that Vary; another server may answer so too.
+	recognisedByStatus = "status"
+)
+
+// preflightVaryNames are the names of the Vary line that Caddy's cors
+// handler puts on every answer to a preflight, allowed or refused.
+var preflightVaryNames = [...]string{headerOrigin, headerRequestMethod, headerRequestHeaders}
+
+// commonMethods are registered methods that scripts use and that fetch()
+// does not upper-case: written in another case, they are sent so, and are
+// most likely a mistake. (The methods fetch() upper-cases are
+// normalizedMethods.)
+// https://www.iana.org/assignments/http-methods/http-methods.xhtml
+var commonMethods = [...]string{"PATCH", "QUERY", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH"}
+
+// meantMethod returns the common method that m, sent as written, probably
+// stands for, or "" if m is not a common method in another case.
+func meantMethod(m string) string {
+	u := strings.ToUpper(m)
+	if u == m || !slices.Contains(commonMethods[:], u) {
+		return ""
+	}
+	return u
 }
 
 // fetchRequest is a checkInput validated and normalised as fetch() does
@@ -281,6 +339,11 @@ func checkCORS(ctx context.Context, client *http.Client, in checkInput) checkRep
 		return rep
 	}
 	rep.URL, rep.Origin, rep.Method = req.url.String(), req.origin, req.method
+	if m := meantMethod(req.method); m != "" {
+		rep.MeantMethod = m
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the method %q is sent as written, since fetch() upper-cases only DELETE, GET, HEAD, OPTIONS, POST and PUT; "+
+			"methods are case-sensitive, and servers, Caddy's cors handler included, compare them so: did you mean %s?", req.method, m))
+	}
 	if req.mixedContent() {
 		rep.block("", reasonMixedContent, "an https page may not fetch plain http: the browser blocks it as mixed content before sending it",
 			"serve the API over https and fetch "+strings.Replace(rep.URL, "http://", "https://", 1))
@@ -387,6 +450,7 @@ func (c *checker) preflight(ctx context.Context) bool {
 		return false
 	}
 	if !c.corsCheck(stepPreflight, resp.Header) {
+		c.hintRefusal(resp)
 		return false
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -476,8 +540,9 @@ func (c *checker) checkHeaders(names []string) bool {
 		c.rep.block(stepPreflight, reasonAuthorizationNotUnderWildcard,
 			fmt.Sprintf(`%s is "*", which never covers Authorization: the Fetch standard requires it by name`, headerAllowHeaders),
 			fmt.Sprintf("add authorization to %s by name", headerAllowHeaders))
-		c.rep.Notes = append(c.rep.Notes, `Chromium (156 at least) still lets "*" cover Authorization, with a deprecation warning, `+
-			"so this request works there for now; the standard, which this check follows, does not")
+		c.rep.Notes = append(c.rep.Notes, `all three major engines (seen in Chromium 156, Firefox 153 and WebKitGTK 2.50) still let "*" cover Authorization, `+
+			"against the standard (Chromium with a deprecation warning), so this request works in them for now; "+
+			"this check follows the standard, which whatwg/fetch#1919 discusses changing")
 		return false
 	}
 	return true
@@ -592,7 +657,7 @@ func (c *checker) corsCheck(step string, h http.Header) bool {
 	switch {
 	case len(lines) == 0:
 		msg, fix := where+" has no "+headerAllowOrigin, fmt.Sprintf("send %s: %s", headerAllowOrigin, expect)
-		if step == stepPreflight && !hasAllowHeader(h) {
+		if step == stepPreflight && !hasHeaderWithPrefix(h, "Access-Control-Allow-") {
 			msg += ", nor any Access-Control-Allow-* header: the server does not answer preflights at this URL, " +
 				"or it refused this one (its origin, method or headers)"
 			fix = "answer the preflight with " + c.preflightAnswer()
@@ -647,10 +712,64 @@ func (c *checker) preflightAnswer() string {
 	return strings.Join(hs, "; ")
 }
 
-// hasAllowHeader reports whether h holds any Access-Control-Allow-* header.
-func hasAllowHeader(h http.Header) bool {
+// hintRefusal adds the hint of a preflight refused as Caddy's cors handler
+// refuses one: with 403 and no Access-Control-* header at all, under any
+// policy. Its refusals also carry its Vary, which makes the guess surer.
+// (Under passthrough the next handler chooses the status: not recognised.)
+func (c *checker) hintRefusal(resp *http.Response) {
+	r := c.req
+	if resp.StatusCode != http.StatusForbidden || hasHeaderWithPrefix(resp.Header, "Access-Control-") {
+		return
+	}
+	var subs []string
+	switch {
+	case r.origin != "null":
+		subs = append(subs, "origins "+r.origin)
+	case !r.credentials:
+		subs = append(subs, "origins *") // null can never be listed
+	default:
+		return // no cors block allows Origin null with credentials
+	}
+	if !isSafelistedMethod(r.method) {
+		subs = append(subs, "methods "+r.method)
+	}
+	if len(c.unsafe) > 0 {
+		subs = append(subs, "headers "+strings.Join(c.unsafe, " "))
+	}
+	if r.credentials {
+		subs = append(subs, "credentials")
+	}
+
+	var lines []string
+	if m := c.rep.MeantMethod; m != "" {
+		lines = append(lines, fmt.Sprintf("Did you mean %s? The script sends %q as written (see the note), and \"methods %s\" does not allow it: write %s in the script.",
+			m, r.method, m, m))
+	}
+	vary := strings.Join(preflightVaryNames[:], ", ")
+	hint := &refusalHint{RecognisedBy: recognisedByVary, Subdirectives: subs}
+	its := "Its"
+	if slices.ContainsFunc(preflightVaryNames[:], func(name string) bool { return !varyHolds(resp.Header.Values(headerVary), name) }) {
+		hint.RecognisedBy, its = recognisedByStatus, "If it is, its"
+		lines = append(lines, fmt.Sprintf("A 403 without any Access-Control-* header is how Caddy's cors handler refuses a preflight; "+
+			"without its Vary: %s, this may be another server.", vary))
+	} else {
+		lines = append(lines, fmt.Sprintf("A 403 without any Access-Control-* header, with Vary: %s, is how Caddy's cors handler refuses a preflight.", vary))
+	}
+	lines = append(lines, its+" cors block needs these subdirectives to allow the request as sent, and lacks one or more of them (the answer does not say which):")
+	for _, s := range subs {
+		lines = append(lines, "  "+s)
+	}
+	lines = append(lines, `The handler's debug log names the refused part: with the global option debug, its line "preflight refused" `+
+		"(logger http.handlers.cors) gives it in the fields reason and refused.")
+	hint.Message = strings.Join(lines, "\n")
+	c.rep.Hint = hint
+}
+
+// hasHeaderWithPrefix reports whether h holds a header whose canonical name
+// starts with prefix.
+func hasHeaderWithPrefix(h http.Header, prefix string) bool {
 	for name := range h {
-		if strings.HasPrefix(name, "Access-Control-Allow-") {
+		if strings.HasPrefix(name, prefix) {
 			return true
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // pageOrigin is the origin of the page in the checks: another origin than
@@ -590,5 +592,192 @@ func TestCheckKeepsEncodingHeaders(t *testing.T) {
 	rep := checkCORS(context.Background(), nil, checkInput{URL: srv.URL, Origin: pageOrigin})
 	if want := []string{"Content-Encoding", "Content-Length"}; !slices.Equal(rep.Readable, want) {
 		t.Errorf("readable headers %q, want %q", rep.Readable, want)
+	}
+}
+
+// handlerServer serves the cors handler of the JSON policy in front of a
+// 200 "ok", and returns its URL and the handler's debug log.
+func handlerServer(t *testing.T, policy string) (string, *observer.ObservedLogs) {
+	t.Helper()
+	h, logs := provision(t, policy)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h.ServeHTTP(w, r, respond); err != nil {
+			t.Errorf("ServeHTTP: %v", err)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, logs
+}
+
+// hintPolicy is the policy of the handler in the hint tests.
+const hintPolicy = `{"allowed_origins": ["https://app.example"], "allowed_methods": ["PUT", "PATCH"], "allowed_headers": ["Content-Type"], "allow_credentials": true}`
+
+// TestCheckRefusalHint checks when a report carries the hint of a preflight
+// refused as the cors handler refuses one, how sure it is, and which
+// subdirectives it names: against the handler itself, whose debug log must
+// name a part of the preflight that the hint lists, and against servers
+// that answer with crafted headers.
+func TestCheckRefusalHint(t *testing.T) {
+	crafted := func(preflight craftedAnswer) func(*testing.T) (string, *observer.ObservedLogs) {
+		return func(t *testing.T) (string, *observer.ObservedLogs) {
+			return newCraftedServer(t, preflight, refuseAll).URL, nil
+		}
+	}
+	handler := func(t *testing.T) (string, *observer.ObservedLogs) { return handlerServer(t, hintPolicy) }
+	handlerVary := "Vary: " + preflightVary
+	for _, tc := range []struct {
+		name       string
+		server     func(*testing.T) (string, *observer.ObservedLogs)
+		args       []string // after the URL
+		recognised string   // "": no hint
+		subs       []string
+		meant      string
+	}{
+		{"the handler refuses a method", handler,
+			[]string{"--origin", pageOrigin, "--method", "DELETE", "--header", "X-Api-Key: k", "--header", "Content-Type: application/json", "--credentials"},
+			recognisedByVary, []string{"origins " + pageOrigin, "methods DELETE", "headers content-type x-api-key", "credentials"}, ""},
+		{"the handler refuses an origin", handler, []string{"--origin", "https://evil.example", "--method", "PUT"},
+			recognisedByVary, []string{"origins https://evil.example", "methods PUT"}, ""},
+		{"the handler refuses a header", handler, []string{"--origin", pageOrigin, "--header", "X-Api-Key: k"},
+			recognisedByVary, []string{"origins " + pageOrigin, "headers x-api-key"}, ""},
+		{"the handler refuses a lower-case method", handler, []string{"--origin", pageOrigin, "--method", "patch"},
+			recognisedByVary, []string{"origins " + pageOrigin, "methods patch"}, "PATCH"},
+		{"the handler refuses Origin null", handler, []string{"--origin", "null", "--method", "PUT"},
+			recognisedByVary, []string{"origins *", "methods PUT"}, ""},
+		{"Origin null with credentials: no cors block allows it", handler, []string{"--origin", "null", "--method", "PUT", "--credentials"},
+			"", nil, ""},
+		{"the Vary over two lines, in lower case", crafted(craftedAnswer{status: 403, headers: hp("vary: origin", "Vary: access-control-request-headers ,access-control-request-method")}),
+			[]string{"--origin", pageOrigin, "--method", "PUT"}, recognisedByVary, []string{"origins " + pageOrigin, "methods PUT"}, ""},
+		{"a 403 without the handler's Vary", crafted(craftedAnswer{status: 403}), []string{"--origin", pageOrigin, "--method", "PUT"},
+			recognisedByStatus, []string{"origins " + pageOrigin, "methods PUT"}, ""},
+		{"a 403 with part of the handler's Vary", crafted(craftedAnswer{status: 403, headers: hp("Vary: Origin, Access-Control-Request-Method")}),
+			[]string{"--origin", pageOrigin, "--method", "PUT"}, recognisedByStatus, []string{"origins " + pageOrigin, "methods PUT"}, ""},
+		{"a 403 with an Access-Control-* header is not the handler's", crafted(craftedAnswer{status: 403, headers: hp("Access-Control-Max-Age: 5", handlerVary)}),
+			[]string{"--origin", pageOrigin, "--method", "PUT"}, "", nil, ""},
+		{"a 404 is not the handler's", crafted(craftedAnswer{status: 404, headers: hp(handlerVary)}), []string{"--origin", pageOrigin, "--method", "PUT"},
+			"", nil, ""},
+		{"a 401 is not the handler's", crafted(craftedAnswer{status: 401}), []string{"--origin", pageOrigin, "--method", "PUT"}, "", nil, ""},
+		{"a lower-case method allowed as written", crafted(preflightAllowing("patch", "")), []string{"--origin", pageOrigin, "--method", "patch"},
+			"", nil, "PATCH"},
+		{"a mixed-case WebDAV method", crafted(preflightAllowing("PROPFIND", "")), []string{"--origin", pageOrigin, "--method", "PropFind"},
+			"", nil, "PROPFIND"},
+		{"a lower-case method that is not a common one", crafted(preflightAllowing("frobnicate", "")), []string{"--origin", pageOrigin, "--method", "frobnicate"},
+			"", nil, ""},
+		{"an upper-case PATCH", crafted(preflightAllowing("PATCH", "")), []string{"--origin", pageOrigin, "--method", "PATCH"}, "", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, logs := tc.server(t)
+			rep, _ := runCheckJSON(t, append([]string{url + "/r"}, tc.args...))
+			if rep.MeantMethod != tc.meant {
+				t.Errorf("meant_method %q, want %q", rep.MeantMethod, tc.meant)
+			}
+			if tc.recognised == "" {
+				if rep.Hint != nil {
+					t.Errorf("hint %+v, want none", rep.Hint)
+				}
+				return
+			}
+			if rep.Hint == nil {
+				t.Fatalf("no hint; report: %s (%s)", rep.Message, rep.Reason)
+			}
+			if rep.Hint.RecognisedBy != tc.recognised || !slices.Equal(rep.Hint.Subdirectives, tc.subs) {
+				t.Errorf("hint recognised by %q, subdirectives %q; want %q, %q", rep.Hint.RecognisedBy, rep.Hint.Subdirectives, tc.recognised, tc.subs)
+			}
+			if logs == nil {
+				return
+			}
+			// The handler's debug log names a part that the hint lists.
+			entries := logs.FilterMessage("preflight refused").All()
+			if len(entries) != 1 {
+				t.Fatalf("%d preflight refused log entries, want 1", len(entries))
+			}
+			refused, _ := entries[0].ContextMap()["refused"].(string)
+			if !slices.ContainsFunc(rep.Hint.Subdirectives, func(s string) bool { return slices.Contains(strings.Fields(s)[1:], refused) }) &&
+				!(refused == "null" && slices.Contains(rep.Hint.Subdirectives, "origins *")) {
+				t.Errorf("the handler logged the refused part %q, which the hint's %q lacks", refused, rep.Hint.Subdirectives)
+			}
+		})
+	}
+}
+
+// TestCheckHintOutput checks the text of the hint and of the note on a
+// method in the wrong case, as the report prints them.
+func TestCheckHintOutput(t *testing.T) {
+	handlerURL, _ := handlerServer(t, hintPolicy)
+	other := newCraftedServer(t, craftedAnswer{status: 403}, refuseAll)
+	for _, tc := range []struct {
+		name string
+		url  string
+		args []string
+		want string // the report from its Verdict line
+	}{
+		{"the handler, with credentials", handlerURL, []string{"--origin", pageOrigin, "--method", "DELETE", "--header", "X-Api-Key: k", "--credentials"}, `Verdict: blocked at the preflight
+Reason:  the preflight response has no Access-Control-Allow-Origin, nor any Access-Control-Allow-* header: the server does not answer preflights at this URL, or it refused this one (its origin, method or headers) (allow-origin-missing)
+Fix:     answer the preflight with Access-Control-Allow-Origin: https://app.example; Access-Control-Allow-Credentials: true; Access-Control-Allow-Methods: DELETE; Access-Control-Allow-Headers: x-api-key
+Hint:    A 403 without any Access-Control-* header, with Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers, is how Caddy's cors handler refuses a preflight.
+         Its cors block needs these subdirectives to allow the request as sent, and lacks one or more of them (the answer does not say which):
+           origins https://app.example
+           methods DELETE
+           headers x-api-key
+           credentials
+         The handler's debug log names the refused part: with the global option debug, its line "preflight refused" (logger http.handlers.cors) gives it in the fields reason and refused.
+`},
+		{"a lower-case method, refused by the handler", handlerURL, []string{"--origin", pageOrigin, "--method", "patch"}, `Verdict: blocked at the preflight
+Reason:  the preflight response has no Access-Control-Allow-Origin, nor any Access-Control-Allow-* header: the server does not answer preflights at this URL, or it refused this one (its origin, method or headers) (allow-origin-missing)
+Fix:     answer the preflight with Access-Control-Allow-Origin: https://app.example; Access-Control-Allow-Methods: patch
+Hint:    Did you mean PATCH? The script sends "patch" as written (see the note), and "methods PATCH" does not allow it: write PATCH in the script.
+         A 403 without any Access-Control-* header, with Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers, is how Caddy's cors handler refuses a preflight.
+         Its cors block needs these subdirectives to allow the request as sent, and lacks one or more of them (the answer does not say which):
+           origins https://app.example
+           methods patch
+         The handler's debug log names the refused part: with the global option debug, its line "preflight refused" (logger http.handlers.cors) gives it in the fields reason and refused.
+Note:    the method "patch" is sent as written, since fetch() upper-cases only DELETE, GET, HEAD, OPTIONS, POST and PUT; methods are case-sensitive, and servers, Caddy's cors handler included, compare them so: did you mean PATCH?
+`},
+		{"another server's 403", other.URL, []string{"--origin", pageOrigin, "--method", "PUT"}, `Verdict: blocked at the preflight
+Reason:  the preflight response has no Access-Control-Allow-Origin, nor any Access-Control-Allow-* header: the server does not answer preflights at this URL, or it refused this one (its origin, method or headers) (allow-origin-missing)
+Fix:     answer the preflight with Access-Control-Allow-Origin: https://app.example; Access-Control-Allow-Methods: PUT
+Hint:    A 403 without any Access-Control-* header is how Caddy's cors handler refuses a preflight; without its Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers, this may be another server.
+         If it is, its cors block needs these subdirectives to allow the request as sent, and lacks one or more of them (the answer does not say which):
+           origins https://app.example
+           methods PUT
+         The handler's debug log names the refused part: with the global option debug, its line "preflight refused" (logger http.handlers.cors) gives it in the fields reason and refused.
+`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if code, err := runCheck(checkCommand(), append([]string{tc.url + "/r"}, tc.args...), &out); err != nil || code != exitBlocked {
+				t.Fatalf("exit code %d, %v", code, err)
+			}
+			_, got, _ := strings.Cut(out.String(), "\n\nVerdict: ")
+			if got = "Verdict: " + got; got != tc.want {
+				t.Errorf("output:\n%s\nwant:\n%s", got, tc.want)
+			}
+			// The JSON report's hint message is the text of the Hint lines.
+			rep, _ := runCheckJSON(t, append([]string{tc.url + "/r"}, tc.args...))
+			var lines []string
+			for l := range strings.SplitSeq(tc.want, "\n") {
+				if l, ok := strings.CutPrefix(l, "Hint:    "); ok || len(lines) > 0 && strings.HasPrefix(l, "         ") {
+					lines = append(lines, strings.TrimPrefix(l, "         "))
+				} else if len(lines) > 0 {
+					break
+				}
+			}
+			if rep.Hint == nil || rep.Hint.Message != strings.Join(lines, "\n") {
+				t.Errorf("JSON hint %+v, want the message\n%s", rep.Hint, strings.Join(lines, "\n"))
+			}
+		})
+	}
+}
+
+// TestCheckAuthorizationNote checks the note on a literal "*" that covers
+// Authorization in every major engine but not in the standard.
+func TestCheckAuthorizationNote(t *testing.T) {
+	srv := newCraftedServer(t, preflightAllowing("", "*"), allowPage)
+	rep := checkCORS(context.Background(), nil, checkInput{URL: srv.URL, Origin: pageOrigin, Headers: hp("Authorization: Bearer t")})
+	want := []string{`all three major engines (seen in Chromium 156, Firefox 153 and WebKitGTK 2.50) still let "*" cover Authorization, ` +
+		"against the standard (Chromium with a deprecation warning), so this request works in them for now; " +
+		"this check follows the standard, which whatwg/fetch#1919 discusses changing"}
+	if rep.Reason != reasonAuthorizationNotUnderWildcard || !slices.Equal(rep.Notes, want) {
+		t.Errorf("reason %q, notes:\n%q\nwant:\n%q", rep.Reason, rep.Notes, want)
 	}
 }

@@ -57,6 +57,10 @@ as fetch() does, decides whether a preflight is needed (a method other than
 GET, HEAD and POST, or a header that is not CORS-safelisted), sends the
 preflight as browsers do, checks its answer, then sends the actual request,
 checks its answer, and lists the response headers the script can read.
+A preflight refused as Caddy's cors handler refuses one (403, no
+Access-Control-* header) gets a hint: the subdirectives of the cors block
+that would allow it, and where the handler's debug log names the refused
+part.
 
 The actual request is really sent, without a body: with a method such as
 DELETE it does what it says. Redirects are not followed: a redirected
@@ -246,6 +250,13 @@ func writeReport(w io.Writer, r *checkReport) {
 	}
 	if r.Fix != "" {
 		fmt.Fprintf(w, "Fix:     %s\n", r.Fix)
+	}
+	if r.Hint != nil {
+		label := "Hint:    "
+		for line := range strings.SplitSeq(r.Hint.Message, "\n") {
+			fmt.Fprintf(w, "%s%s\n", label, line)
+			label = "         "
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "Note:    %s\n", n)

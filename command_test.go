@@ -42,6 +42,8 @@ func TestCheckCommandExitCodes(t *testing.T) {
 			"Verdict: allowed", ""},
 		{"blocked", []string{"cors", "check", refusing.URL, "--origin", pageOrigin, "--method", "PUT"}, 1,
 			"Verdict: blocked at the preflight", ""},
+		{"a refused preflight gets a hint", []string{"cors", "check", refusing.URL, "--origin", pageOrigin, "--method", "patch"}, 1,
+			"Hint:    Did you mean PATCH?", ""},
 		{"blocked, as JSON", []string{"cors", "check", refusing.URL, "--origin", pageOrigin, "--json"}, 1,
 			`"reason": "allow-origin-missing"`, ""},
 		{"a redirect not followed", []string{"cors", "check", redirecting.URL, "--origin", pageOrigin}, 2,

@@ -118,9 +118,16 @@ type Handler struct {
 	// Answer a preflight that carries
 	// "Access-Control-Request-Private-Network: true" with
 	// "Access-Control-Allow-Private-Network: true" when it is otherwise
-	// allowed, for the Chromium versions (about 98 to 141), Electron and
-	// WebViews that ask public pages for it before they reach a private
-	// address.
+	// allowed. Only browsers that implement Private Network Access ask
+	// public pages for it before they reach a private address: Chromium
+	// about 98 to 141, and Electron and WebViews built on it. Chromium 142
+	// and later enforce Local Network Access instead, for which the server
+	// sends nothing: the page must be a secure context and get the user's
+	// permission (a prompt); fetch() takes targetAddressSpace "local" or
+	// "loopback" where mixed content would block the request, and an
+	// iframe needs allow="local-network" ("local-network-access" in
+	// Chromium 142 to 144). The actual request still needs CORS headers.
+	// https://wicg.github.io/local-network-access/
 	AllowPrivateNetwork bool `json:"allow_private_network,omitempty"`
 
 	// Allow plain-http origins together with allow_credentials. They are
