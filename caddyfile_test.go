@@ -101,11 +101,11 @@ func TestUnmarshalCaddyfileRefuses(t *testing.T) {
 		{"no origin", "cors", `cors: no origin is allowed, so the handler would do nothing: list the origins of your pages, such as "https://app.example.com" (Caddyfile: cors https://app.example.com), or allow any origin with "*" (Caddyfile: origins *), at Testfile:1`},
 		{"null", "cors null", `origins: "null" can never be allowed`},
 		{"each problem at its line", "cors https://a.example/ {\n\tcredentials\n\torigins *\n\tmethods TRACE\n\tmax_age 25h\n}",
-			"4 problems in the CORS policy:\n" +
-				"\torigins: \"https://a.example/\" has a path (\"/\"): an origin is scheme://host[:port] with nothing after it; write \"https://a.example\", at Testfile:1\n" +
-				"\torigins: \"*\" cannot be combined with credentials: browsers refuse \"*\" on a credentialed request, and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials, at Testfile:3\n" +
-				"\tmethods: \"TRACE\" is a method that browsers never send (fetch() refuses CONNECT, TRACE and TRACK): remove it, at Testfile:4\n" +
-				"\tmax_age: 25h0m0s is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less, at Testfile:5"},
+			"4 problems in the CORS policy: " +
+				"(1) origins: \"https://a.example/\" has a path (\"/\"): an origin is scheme://host[:port] with nothing after it; write \"https://a.example\", at Testfile:1; " +
+				"(2) origins: \"*\" cannot be combined with credentials: browsers refuse \"*\" on a credentialed request, and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials, at Testfile:3; " +
+				"(3) methods: \"TRACE\" is a method that browsers never send (fetch() refuses CONNECT, TRACE and TRACK): remove it, at Testfile:4; " +
+				"(4) max_age: 25h0m0s is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less, at Testfile:5"},
 		{"unknown subdirective", "cors * {\n\torigin https://a.example\n}", `unknown cors subdirective "origin": cors takes origins, origin_regexp, methods, headers, expose, credentials, max_age, preflight_status, passthrough, private_network, allow_insecure_origins and allow_public_suffix_wildcards, at Testfile:2`},
 		{"origins without a value", "cors {\n\torigins\n}", `wrong argument count or unexpected line ending after 'origins', at Testfile:2`},
 		{"methods without a value", "cors * {\n\tmethods\n}", `wrong argument count`},

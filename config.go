@@ -99,12 +99,27 @@ func (e *policyError) Error() string {
 	return joinProblems(lines)
 }
 
-// joinProblems writes one problem as it is, several as a list.
+// joinProblems writes one problem as it is, several as one numbered line:
+//
+//	2 problems in the CORS policy: (1) …; (2) …
+//
+// One line, because Caddy prints the error after its own context on one
+// line in a terminal, and escapes newlines and tabs in a JSON log line or
+// in the {"error": …} answer of POST /load; numbers, because a problem's
+// text may hold semicolons of its own.
 func joinProblems(lines []string) string {
 	if len(lines) == 1 {
 		return lines[0]
 	}
-	return fmt.Sprintf("%d problems in the CORS policy:\n\t%s", len(lines), strings.Join(lines, "\n\t"))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problems in the CORS policy:", len(lines))
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		fmt.Fprintf(&b, " (%d) %s", i+1, l)
+	}
+	return b.String()
 }
 
 // compileOptions tunes compile for the Caddyfile adapter, which runs before

@@ -663,7 +663,7 @@ func TestProvisionExpandsPlaceholders(t *testing.T) {
 		{`{"allowed_origins": ["{env.CORS_TEST_ORIGINS}"], "allow_credentials": true}`,
 			`allowed_origins: "http://b.example" (from "{env.CORS_TEST_ORIGINS}") is not a secure origin`},
 		{`{"allowed_origins": ["{env.CORS_TEST_UNSET}"]}`,
-			"2 problems in the CORS policy:\n\tallowed_origins: \"{env.CORS_TEST_UNSET}\" evaluated placeholder {env.CORS_TEST_UNSET} is empty\n\tallowed_origins: no origin is allowed"},
+			"2 problems in the CORS policy: (1) allowed_origins: \"{env.CORS_TEST_UNSET}\" evaluated placeholder {env.CORS_TEST_UNSET} is empty; (2) allowed_origins: no origin is allowed"},
 		{`{"allowed_origins": ["*"], "allowed_methods": ["{unknown.placeholder}"]}`,
 			`allowed_methods: "{unknown.placeholder}" unrecognized placeholder {unknown.placeholder}`},
 	} {
