@@ -106,7 +106,6 @@ func TestUnmarshalCaddyfileRefuses(t *testing.T) {
 				"(2) origins: \"*\" cannot be combined with credentials: browsers refuse \"*\" on a credentialed request, and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials, at Testfile:3; " +
 				"(3) methods: \"TRACE\" is a method that browsers never send (fetch() refuses CONNECT, TRACE and TRACK): remove it, at Testfile:4; " +
 				"(4) max_age: 25h0m0s is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less, at Testfile:5"},
-		{"unknown subdirective", "cors * {\n\torigin https://a.example\n}", `unknown cors subdirective "origin": cors takes origins, origin_regexp, methods, headers, expose, credentials, max_age, preflight_status, passthrough, private_network, allow_insecure_origins and allow_public_suffix_wildcards, at Testfile:2`},
 		{"origins without a value", "cors {\n\torigins\n}", `wrong argument count or unexpected line ending after 'origins', at Testfile:2`},
 		{"methods without a value", "cors * {\n\tmethods\n}", `wrong argument count`},
 		{"credentials with a bad value", "cors https://a.example {\n\tcredentials yes\n}", `credentials takes true, false or nothing (true), not "yes", at Testfile:2`},
@@ -136,6 +135,48 @@ func TestUnmarshalCaddyfileRefuses(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error:\n%v\nwant it to contain:\n%s", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestUnmarshalCaddyfileSuggests checks what an unknown subdirective is
+// answered: the nearest subdirective, the subdirective of a JSON name, or
+// the list of them all.
+func TestUnmarshalCaddyfileSuggests(t *testing.T) {
+	const all = `cors takes origins, origin_regexp, methods, headers, expose, credentials, max_age, preflight_status, passthrough, ` +
+		`private_network, allow_insecure_origins and allow_public_suffix_wildcards`
+	for _, tc := range []struct{ sub, want string }{
+		{"header", `did you mean "headers"?`},
+		{"origin", `did you mean "origins"?`},
+		{"method", `did you mean "methods"?`},
+		{"exposed", `did you mean "expose"?`},
+		{"max-age", `did you mean "max_age"?`},
+		{"maxage", `did you mean "max_age"?`},
+		{"credential", `did you mean "credentials"?`},
+		{"Origins", `did you mean "origins"?`},
+		{"mehtods", `did you mean "methods"?`},
+		{"origin_regex", `did you mean "origin_regexp"?`},
+		{"private_networks", `did you mean "private_network"?`},
+		{"expose_headers", `did you mean "expose"?`},
+		{"allow_origins", `did you mean "origins"?`},
+		{"allowed_origins", `"allowed_origins" is the JSON name: write "origins"`},
+		{"allowed_origin_regexps", `"allowed_origin_regexps" is the JSON name: write "origin_regexp"`},
+		{"Allowed_Methods", `"Allowed_Methods" is the JSON name: write "methods"`},
+		{"exposed_headers", `"exposed_headers" is the JSON name: write "expose"`},
+		{"allow_credentials", `"allow_credentials" is the JSON name: write "credentials"`},
+		{"options_passthrough", `"options_passthrough" is the JSON name: write "passthrough"`},
+		{"allow_private_network", `"allow_private_network" is the JSON name: write "private_network"`},
+		{"respond", all},
+		{"allow", all},
+		{"insecure_origins", all},
+	} {
+		t.Run(tc.sub, func(t *testing.T) {
+			var h Handler
+			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("cors https://a.example {\n\t" + tc.sub + " x\n}"))
+			want := `unknown cors subdirective "` + tc.sub + `": ` + tc.want + ", at Testfile:2"
+			if err == nil || err.Error() != want {
+				t.Errorf("error:\n%v\nwant:\n%s", err, want)
 			}
 		})
 	}
