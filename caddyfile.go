@@ -121,9 +121,19 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			dur, err := caddy.ParseDuration(s)
 			if err != nil {
-				return d.Errf("max_age %q is not a duration: write one such as 10m, 2h or 0: %v", s, err)
+				// A number without a unit was most likely meant as seconds.
+				n, nerr := strconv.ParseInt(s, 10, 64)
+				switch {
+				case nerr != nil:
+					return d.Errf("max_age %q is not a duration: write one such as 10m, 2h or 0: %v", s, err)
+				case n < 0:
+					return d.Errf("max_age: %s %s", s, negativeMaxAge(false))
+				default:
+					return d.Errf("max_age: %s has no unit: %s", s, unitlessMaxAge(n, false))
+				}
 			}
-			h.MaxAge = (*caddy.Duration)(&dur)
+			maxAge := MaxAge(dur)
+			h.MaxAge = &maxAge
 			where[fieldMaxAge] = []caddyfile.Token{d.Token()}
 		case "preflight_status":
 			var s string

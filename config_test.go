@@ -113,12 +113,12 @@ func TestCompileRefuses(t *testing.T) {
 		{
 			name: "negative max_age",
 			cfg:  config{AllowedOrigins: anyOrigin, MaxAge: duration(-time.Second)},
-			want: []string{`max_age: -1s is negative: write 0 to forbid caching preflights, or a duration such as 10m`},
+			want: []string{`max_age: -1s is negative, and negative values are refused: write 0 to forbid caching preflights, or a duration such as 10m`},
 		},
 		{
 			name: "max_age over a day",
 			cfg:  config{AllowedOrigins: anyOrigin, MaxAge: duration(25 * time.Hour)},
-			want: []string{`max_age: 25h0m0s is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less`},
+			want: []string{`max_age: 25h is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less`},
 		},
 		{
 			name: "max_age not in whole seconds",

@@ -252,7 +252,8 @@ func TestIntegrationLoad(t *testing.T) {
 	// An insecure and malformed policy in JSON, which no Caddyfile check
 	// saw: Provision and Validate refuse it, and the admin API stays able
 	// to load the next config. Its problems come on one line, which the
-	// JSON answer carries without escapes.
+	// JSON answer carries without escapes. A max_age in seconds is refused
+	// when the handler's JSON is decoded.
 	for _, tc := range []struct {
 		handler string
 		want    []string
@@ -261,6 +262,14 @@ func TestIntegrationLoad(t *testing.T) {
 			`loading module 'cors': http.handlers.cors: invalid configuration: 3 problems in the CORS policy: (1) allowed_origins: "*" cannot be combined with credentials`,
 			`; (2) allowed_origins: "null" can never be allowed`,
 			`; (3) allowed_origins: "https://*.[" has an IPv6 address without its closing "]"`,
+		}},
+		{`"allowed_origins": ["*"], "max_age": 600`, []string{
+			`loading module 'cors': decoding module config: http.handlers.cors: max_age: 600 is read as 600 nanoseconds: ` +
+				`a JSON duration is an integer number of nanoseconds or a string with a unit; for 600 seconds, write "600s" or "10m"`,
+		}},
+		{`"allowed_origins": ["*"], "max_age": "600"`, []string{
+			`loading module 'cors': decoding module config: http.handlers.cors: max_age: "600" has no unit: ` +
+				`a JSON duration is an integer number of nanoseconds or a string with a unit; for 600 seconds, write "600s" or "10m"`,
 		}},
 	} {
 		refused := `{"admin": {"listen": "localhost:2999"}, "apps": {"http": {"servers": {"srv0": {"listen": [":9080"], "routes": [{"handle": [
