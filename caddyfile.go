@@ -157,9 +157,19 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			dur, err := caddy.ParseDuration(s)
 			if err != nil {
-				return d.Errf("max_age %q is not a duration: write one such as 10m, 2h or 0: %v", s, err)
+				// A number without a unit was most likely meant as seconds.
+				n, nerr := strconv.ParseInt(s, 10, 64)
+				switch {
+				case nerr != nil:
+					return d.Errf("max_age %q is not a duration: write one such as 10m, 2h or 0: %v", s, err)
+				case n < 0:
+					return d.Errf("max_age: %s %s", s, negativeMaxAge(false))
+				default:
+					return d.Errf("max_age: %s has no unit: %s", s, unitlessMaxAge(n, false))
+				}
 			}
-			h.MaxAge = (*caddy.Duration)(&dur)
+			maxAge := MaxAge(dur)
+			h.MaxAge = &maxAge
 			where[fieldMaxAge] = []caddyfile.Token{d.Token()}
 		case "preflight_status":
 			var s string
@@ -185,9 +195,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "allow_public_suffix_wildcards":
 			err = flag(&h.AllowPublicSuffixWildcards)
 		default:
-			return d.Errf("unknown cors subdirective %q: cors takes origins, origin_regexp, methods, headers, expose, "+
-				"credentials, max_age, preflight_status, passthrough, private_network, allow_insecure_origins "+
-				"and allow_public_suffix_wildcards", sub)
+			return d.Errf("unknown cors subdirective %q: %s", sub, suggestSubdirective(sub))
 		}
 		if err != nil {
 			return err
@@ -238,4 +246,82 @@ func matcherWithoutOrigins(matcher string, credentials bool) string {
 			`read your users' data; list the origins that may send credentials, as in "cors https://app.example.com { credentials }"`
 	}
 	return msg + `any origin is written "origins *" inside the block, as in "cors { origins * }"`
+}
+
+// subdirectiveNames are the cors subdirectives, in the order of the docs.
+var subdirectiveNames = []string{
+	"origins", "origin_regexp", "methods", "headers", "expose", "credentials", "max_age", "preflight_status",
+	"passthrough", "private_network", "allow_insecure_origins", "allow_public_suffix_wildcards",
+}
+
+// jsonNames pairs the JSON names of the fields that the Caddyfile names
+// otherwise with their subdirectives, since a Caddyfile is often written
+// from a JSON config.
+var jsonNames = [][2]string{
+	{fieldOrigins, "origins"},
+	{fieldOriginRegexps, "origin_regexp"},
+	{fieldMethods, "methods"},
+	{fieldHeaders, "headers"},
+	{fieldExposed, "expose"},
+	{"allow_credentials", "credentials"},
+	{"options_passthrough", "passthrough"},
+	{"allow_private_network", "private_network"},
+}
+
+// suggestSubdirective says what to write instead of an unknown
+// subdirective: the subdirective of a JSON name; else the subdirective
+// nearest to it or to its JSON name, when it is at most two edits away
+// and these are at most a third of the name (compared case-insensitively,
+// a transposition counting as one edit); else every subdirective.
+func suggestSubdirective(sub string) string {
+	lower := strings.ToLower(sub)
+	best, bestDist := "", 3
+	consider := func(candidate, name string) {
+		if dist := editDistance(lower, candidate); dist < bestDist && dist <= len(candidate)/3 {
+			best, bestDist = name, dist
+		}
+	}
+	for _, name := range subdirectiveNames {
+		consider(name, name)
+	}
+	for _, pair := range jsonNames {
+		if lower == pair[0] {
+			return fmt.Sprintf("%q is the JSON name: write %q", sub, pair[1])
+		}
+		consider(pair[0], pair[1])
+	}
+	if best != "" {
+		return fmt.Sprintf("did you mean %q?", best)
+	}
+	return "cors takes " + strings.Join(subdirectiveNames[:len(subdirectiveNames)-1], ", ") +
+		" and " + subdirectiveNames[len(subdirectiveNames)-1]
+}
+
+// editDistance counts the insertions, deletions, substitutions and
+// transpositions of adjacent bytes that turn a into b (the optimal string
+// alignment distance).
+func editDistance(a, b string) int {
+	// prev2, prev and cur are three rows of the usual dynamic-programming
+	// table: the distances from a[:i-2], a[:i-1] and a[:i] to each b[:j].
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }

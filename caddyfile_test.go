@@ -6,13 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
 func TestUnmarshalCaddyfile(t *testing.T) {
-	tenMinutes := caddy.Duration(10 * time.Minute)
-	zero := caddy.Duration(0)
+	tenMinutes := MaxAge(10 * time.Minute)
+	zero := MaxAge(0)
 	for _, tc := range []struct {
 		name  string
 		input string
@@ -101,20 +100,17 @@ func TestUnmarshalCaddyfileRefuses(t *testing.T) {
 		{"no origin", "cors", `cors: no origin is allowed, so the handler would do nothing: list the origins of your pages, such as "https://app.example.com" (Caddyfile: cors https://app.example.com), or allow any origin with "*" (Caddyfile: origins *), at Testfile:1`},
 		{"null", "cors null", `origins: "null" can never be allowed`},
 		{"each problem at its line", "cors https://a.example/ {\n\tcredentials\n\torigins *\n\tmethods TRACE\n\tmax_age 25h\n}",
-			"4 problems in the CORS policy:\n" +
-				"\torigins: \"https://a.example/\" has a path (\"/\"): an origin is scheme://host[:port] with nothing after it; write \"https://a.example\", at Testfile:1\n" +
-				"\torigins: \"*\" cannot be combined with credentials: browsers refuse \"*\" on a credentialed request, and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials, at Testfile:3\n" +
-				"\tmethods: \"TRACE\" is a method that browsers never send (fetch() refuses CONNECT, TRACE and TRACK): remove it, at Testfile:4\n" +
-				"\tmax_age: 25h0m0s is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less, at Testfile:5"},
-		{"unknown subdirective", "cors * {\n\torigin https://a.example\n}", `unknown cors subdirective "origin": cors takes origins, origin_regexp, methods, headers, expose, credentials, max_age, preflight_status, passthrough, private_network, allow_insecure_origins and allow_public_suffix_wildcards, at Testfile:2`},
+			"4 problems in the CORS policy: " +
+				"(1) origins: \"https://a.example/\" has a path (\"/\"): an origin is scheme://host[:port] with nothing after it; write \"https://a.example\", at Testfile:1; " +
+				"(2) origins: \"*\" cannot be combined with credentials: browsers refuse \"*\" on a credentialed request, and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials, at Testfile:3; " +
+				"(3) methods: \"TRACE\" is a method that browsers never send (fetch() refuses CONNECT, TRACE and TRACK): remove it, at Testfile:4; " +
+				"(4) max_age: 25h is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less, at Testfile:5"},
 		{"origins without a value", "cors {\n\torigins\n}", `wrong argument count or unexpected line ending after 'origins', at Testfile:2`},
 		{"methods without a value", "cors * {\n\tmethods\n}", `wrong argument count`},
 		{"credentials with a bad value", "cors https://a.example {\n\tcredentials yes\n}", `credentials takes true, false or nothing (true), not "yes", at Testfile:2`},
 		{"credentials with two values", "cors https://a.example {\n\tcredentials true false\n}", `credentials takes true, false or nothing (true), not "false"`},
 		{"max_age not a duration", "cors https://a.example {\n\tmax_age soon\n}", `max_age "soon" is not a duration: write one such as 10m, 2h or 0`},
 		{"max_age with two values", "cors https://a.example {\n\tmax_age 1m 2m\n}", `wrong argument count`},
-		{"max_age negative", "cors https://a.example {\n\tmax_age -1s\n}", `max_age: -1s is negative: write 0 to forbid caching preflights, or a duration such as 10m, at Testfile:2`},
-		{"max_age fractional", "cors https://a.example {\n\tmax_age 1.5s\n}", `max_age: 1.5s is not a whole number of seconds`},
 		{"preflight_status not a number", "cors https://a.example {\n\tpreflight_status ok\n}", `preflight_status "ok" is not a status code`},
 		{"preflight_status 0", "cors https://a.example {\n\tpreflight_status 0\n}", `preflight_status 0 is not a success: write 204 (the default) or 200`},
 		{"preflight_status 302", "cors https://a.example {\n\tpreflight_status 302\n}", `preflight_status: 302 is not a success: browsers accept a preflight only with a status from 200 to 299`},
@@ -136,6 +132,77 @@ func TestUnmarshalCaddyfileRefuses(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error:\n%v\nwant it to contain:\n%s", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestUnmarshalCaddyfileMaxAge checks every refusal of a max_age value, text
+// and line: a number without a unit is taken for seconds, and a negative
+// value gets the same answer with or without a unit.
+func TestUnmarshalCaddyfileMaxAge(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"600", `max_age: 600 has no unit: for 600 seconds, write 600s or 10m`},
+		{"7200", `max_age: 7200 has no unit: for 7200 seconds, write 7200s or 2h`},
+		{"90", `max_age: 90 has no unit: for 90 seconds, write 90s`},
+		{"1", `max_age: 1 has no unit: for 1 second, write 1s`},
+		{"86401", `max_age: 86401 has no unit: 86401 seconds would be longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less`},
+		{"-1", `max_age: -1 is negative, and negative values are refused: write 0 to forbid caching preflights, or a duration such as 10m`},
+		{"-1s", `max_age: -1s is negative, and negative values are refused: write 0 to forbid caching preflights, or a duration such as 10m`},
+		{"-10m", `max_age: -10m is negative, and negative values are refused: write 0 to forbid caching preflights, or a duration such as 10m`},
+		{"25h", `max_age: 25h is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less`},
+		{"1.5s", `max_age: 1.5s is not a whole number of seconds, the unit of Access-Control-Max-Age: write 1s`},
+		{"1500ms", `max_age: 1.5s is not a whole number of seconds, the unit of Access-Control-Max-Age: write 1s`},
+		{"90m30.5s", `max_age: 1h30m30.5s is not a whole number of seconds, the unit of Access-Control-Max-Age: write 1h30m30s`},
+		{"soon", `max_age "soon" is not a duration: write one such as 10m, 2h or 0: time: invalid duration "soon"`},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			var h Handler
+			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("cors https://a.example {\n\tmax_age " + tc.value + "\n}"))
+			if want := tc.want + ", at Testfile:2"; err == nil || err.Error() != want {
+				t.Errorf("error:\n%v\nwant:\n%s", err, want)
+			}
+		})
+	}
+}
+
+// TestUnmarshalCaddyfileSuggests checks what an unknown subdirective is
+// answered: the nearest subdirective, the subdirective of a JSON name, or
+// the list of them all.
+func TestUnmarshalCaddyfileSuggests(t *testing.T) {
+	const all = `cors takes origins, origin_regexp, methods, headers, expose, credentials, max_age, preflight_status, passthrough, ` +
+		`private_network, allow_insecure_origins and allow_public_suffix_wildcards`
+	for _, tc := range []struct{ sub, want string }{
+		{"header", `did you mean "headers"?`},
+		{"origin", `did you mean "origins"?`},
+		{"method", `did you mean "methods"?`},
+		{"exposed", `did you mean "expose"?`},
+		{"max-age", `did you mean "max_age"?`},
+		{"maxage", `did you mean "max_age"?`},
+		{"credential", `did you mean "credentials"?`},
+		{"Origins", `did you mean "origins"?`},
+		{"mehtods", `did you mean "methods"?`},
+		{"origin_regex", `did you mean "origin_regexp"?`},
+		{"private_networks", `did you mean "private_network"?`},
+		{"expose_headers", `did you mean "expose"?`},
+		{"allow_origins", `did you mean "origins"?`},
+		{"allowed_origins", `"allowed_origins" is the JSON name: write "origins"`},
+		{"allowed_origin_regexps", `"allowed_origin_regexps" is the JSON name: write "origin_regexp"`},
+		{"Allowed_Methods", `"Allowed_Methods" is the JSON name: write "methods"`},
+		{"exposed_headers", `"exposed_headers" is the JSON name: write "expose"`},
+		{"allow_credentials", `"allow_credentials" is the JSON name: write "credentials"`},
+		{"options_passthrough", `"options_passthrough" is the JSON name: write "passthrough"`},
+		{"allow_private_network", `"allow_private_network" is the JSON name: write "private_network"`},
+		{"respond", all},
+		{"allow", all},
+		{"insecure_origins", all},
+	} {
+		t.Run(tc.sub, func(t *testing.T) {
+			var h Handler
+			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("cors https://a.example {\n\t" + tc.sub + " x\n}"))
+			want := `unknown cors subdirective "` + tc.sub + `": ` + tc.want + ", at Testfile:2"
+			if err == nil || err.Error() != want {
+				t.Errorf("error:\n%v\nwant:\n%s", err, want)
 			}
 		})
 	}

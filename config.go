@@ -99,12 +99,27 @@ func (e *policyError) Error() string {
 	return joinProblems(lines)
 }
 
-// joinProblems writes one problem as it is, several as a list.
+// joinProblems writes one problem as it is, several as one numbered line:
+//
+//	2 problems in the CORS policy: (1) …; (2) …
+//
+// One line, because Caddy prints the error after its own context on one
+// line in a terminal, and escapes newlines and tabs in a JSON log line or
+// in the {"error": …} answer of POST /load; numbers, because a problem's
+// text may hold semicolons of its own.
 func joinProblems(lines []string) string {
 	if len(lines) == 1 {
 		return lines[0]
 	}
-	return fmt.Sprintf("%d problems in the CORS policy:\n\t%s", len(lines), strings.Join(lines, "\n\t"))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problems in the CORS policy:", len(lines))
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		fmt.Fprintf(&b, " (%d) %s", i+1, l)
+	}
+	return b.String()
 }
 
 // compileOptions tunes compile for the Caddyfile adapter, which runs before
@@ -166,11 +181,12 @@ func compile(cfg config, opts compileOptions) (*policy, []string, error) {
 	if d := cfg.MaxAge; d != nil {
 		switch {
 		case *d < 0:
-			c.refuse(fieldMaxAge, -1, "", "%v is negative: write 0 to forbid caching preflights, or a duration such as 10m", *d)
+			c.refuse(fieldMaxAge, -1, "", "%s %s", formatDuration(*d), negativeMaxAge(false))
 		case *d > maxMaxAge:
-			c.refuse(fieldMaxAge, -1, "", "%v is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less", *d)
+			c.refuse(fieldMaxAge, -1, "", "%s is %s: write 2h or less", formatDuration(*d), tooLongMaxAge)
 		case *d%time.Second != 0:
-			c.refuse(fieldMaxAge, -1, "", "%v is not a whole number of seconds, the unit of Access-Control-Max-Age: write %v", *d, d.Truncate(time.Second))
+			c.refuse(fieldMaxAge, -1, "", "%s is not a whole number of seconds, the unit of Access-Control-Max-Age: write %s",
+				formatDuration(*d), formatDuration(d.Truncate(time.Second)))
 		default:
 			p.maxAge = strconv.FormatInt(int64(*d/time.Second), 10)
 		}
@@ -190,6 +206,67 @@ func compile(cfg config, opts compileOptions) (*policy, []string, error) {
 		return nil, c.warnings, &policyError{problems: c.problems}
 	}
 	return p, c.warnings, nil
+}
+
+// tooLongMaxAge says why a max_age over maxMaxAge is refused.
+const tooLongMaxAge = "longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h)"
+
+// negativeMaxAge says, after a negative max_age, why it is refused and what
+// to write, in JSON or else in a Caddyfile.
+func negativeMaxAge(inJSON bool) string {
+	return "is negative, and negative values are refused: write 0 to forbid caching preflights, or a duration such as " +
+		durationText("10m", inJSON)
+}
+
+// unitlessMaxAge says what to write instead of a max_age of n written
+// without a unit, which was most likely meant as seconds (the unit of
+// Access-Control-Max-Age), in JSON or else in a Caddyfile: "600s" and,
+// when a larger unit divides it exactly, "10m".
+func unitlessMaxAge(n int64, inJSON bool) string {
+	if n > int64(maxMaxAge/time.Second) {
+		return fmt.Sprintf("%d seconds would be %s: write %s or less", n, tooLongMaxAge, durationText("2h", inJSON))
+	}
+	seconds := durationText(strconv.FormatInt(n, 10)+"s", inJSON)
+	var short string
+	switch {
+	case n >= 3600 && n%3600 == 0:
+		short = strconv.FormatInt(n/3600, 10) + "h"
+	case n >= 60 && n%60 == 0:
+		short = strconv.FormatInt(n/60, 10) + "m"
+	default:
+		return fmt.Sprintf("for %s, write %s", plural(n, "second"), seconds)
+	}
+	return fmt.Sprintf("for %s, write %s or %s", plural(n, "second"), seconds, durationText(short, inJSON))
+}
+
+// durationText writes a suggested duration as a Caddyfile takes it, or as a
+// JSON string.
+func durationText(s string, inJSON bool) string {
+	if inJSON {
+		return `"` + s + `"`
+	}
+	return s
+}
+
+// plural writes n and the unit, in the plural unless n is 1.
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
+}
+
+// formatDuration writes d as time.Duration.String does, without its zero
+// minutes and seconds: "10m" and "25h", not "10m0s" and "25h0m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // origins compiles allowed_origins.

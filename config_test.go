@@ -113,12 +113,12 @@ func TestCompileRefuses(t *testing.T) {
 		{
 			name: "negative max_age",
 			cfg:  config{AllowedOrigins: anyOrigin, MaxAge: duration(-time.Second)},
-			want: []string{`max_age: -1s is negative: write 0 to forbid caching preflights, or a duration such as 10m`},
+			want: []string{`max_age: -1s is negative, and negative values are refused: write 0 to forbid caching preflights, or a duration such as 10m`},
 		},
 		{
 			name: "max_age over a day",
 			cfg:  config{AllowedOrigins: anyOrigin, MaxAge: duration(25 * time.Hour)},
-			want: []string{`max_age: 25h0m0s is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less`},
+			want: []string{`max_age: 25h is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less`},
 		},
 		{
 			name: "max_age not in whole seconds",
@@ -317,11 +317,20 @@ func TestCompileWarnings(t *testing.T) {
 	}
 }
 
+// TestPolicyErrorLists checks that several problems are numbered on one
+// line, which a terminal and a JSON log line both show as it is.
 func TestPolicyErrorLists(t *testing.T) {
 	_, _, err := compile(config{AllowedOrigins: []string{"null", "https://a.example/"}, PreflightStatus: 500}, compileOptions{})
-	want := "3 problems in the CORS policy:\n\tallowed_origins: \"null\" can never be allowed"
-	if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "\n\t") != 3 {
-		t.Errorf("error:\n%v\nwant it to start with:\n%s", err, want)
+	want := `3 problems in the CORS policy: ` +
+		`(1) allowed_origins: "null" can never be allowed: every sandboxed iframe, data: URL, file: page and cross-origin redirect sends "Origin: null", so allowing it allows anyone; list the real origins of your pages; ` +
+		`(2) allowed_origins: "https://a.example/" has a path ("/"): an origin is scheme://host[:port] with nothing after it; write "https://a.example"; ` +
+		`(3) preflight_status: 500 is not a success: browsers accept a preflight only with a status from 200 to 299; write 204 (the default) or 200`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+	_, _, err = compile(config{AllowedOrigins: []string{"null"}}, compileOptions{})
+	if want := `allowed_origins: "null" can never be allowed`; err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "(1)") {
+		t.Errorf("one problem: %v, want it alone, unnumbered", err)
 	}
 }
 

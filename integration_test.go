@@ -261,27 +261,47 @@ func TestIntegrationLoad(t *testing.T) {
 
 	// An insecure and malformed policy in JSON, which no Caddyfile check
 	// saw: Provision and Validate refuse it, and the admin API stays able
-	// to load the next config.
-	refused := `{"admin": {"listen": "localhost:2999"}, "apps": {"http": {"servers": {"srv0": {"listen": [":9080"], "routes": [{"handle": [
-		{"handler": "cors", "allowed_origins": ["*", "null", "https://*.["], "allow_credentials": true}]}]}}}}}`
-	res, err := http.Post("http://localhost:2999/load", "application/json", strings.NewReader(refused))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	var loadErr struct{ Error string }
-	_ = json.Unmarshal(body, &loadErr)
-	if res.StatusCode != http.StatusBadRequest {
-		t.Errorf("/load answered %d %s, want 400", res.StatusCode, body)
-	}
-	for _, want := range []string{
-		"http.handlers.cors: invalid configuration: 3 problems in the CORS policy:\n\tallowed_origins: \"*\" cannot be combined with credentials",
-		`allowed_origins: "null" can never be allowed`,
-		`allowed_origins: "https://*.[" has an IPv6 address without its closing "]"`,
+	// to load the next config. Its problems come on one line, which the
+	// JSON answer carries without escapes. A max_age in seconds is refused
+	// when the handler's JSON is decoded.
+	for _, tc := range []struct {
+		handler string
+		want    []string
+	}{
+		{`"allowed_origins": ["*", "null", "https://*.["], "allow_credentials": true`, []string{
+			`loading module 'cors': http.handlers.cors: invalid configuration: 3 problems in the CORS policy: (1) allowed_origins: "*" cannot be combined with credentials`,
+			`; (2) allowed_origins: "null" can never be allowed`,
+			`; (3) allowed_origins: "https://*.[" has an IPv6 address without its closing "]"`,
+		}},
+		{`"allowed_origins": ["*"], "max_age": 600`, []string{
+			`loading module 'cors': decoding module config: http.handlers.cors: max_age: 600 is read as 600 nanoseconds: ` +
+				`a JSON duration is an integer number of nanoseconds or a string with a unit; for 600 seconds, write "600s" or "10m"`,
+		}},
+		{`"allowed_origins": ["*"], "max_age": "600"`, []string{
+			`loading module 'cors': decoding module config: http.handlers.cors: max_age: "600" has no unit: ` +
+				`a JSON duration is an integer number of nanoseconds or a string with a unit; for 600 seconds, write "600s" or "10m"`,
+		}},
 	} {
-		if !strings.Contains(loadErr.Error, want) {
-			t.Errorf("/load answered %s\nwant an error containing\n%s", body, want)
+		refused := `{"admin": {"listen": "localhost:2999"}, "apps": {"http": {"servers": {"srv0": {"listen": [":9080"], "routes": [{"handle": [
+			{"handler": "cors", ` + tc.handler + `}]}]}}}}}`
+		res, err := http.Post("http://localhost:2999/load", "application/json", strings.NewReader(refused))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var loadErr struct{ Error string }
+		_ = json.Unmarshal(body, &loadErr)
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("/load answered %d %s, want 400", res.StatusCode, body)
+		}
+		if strings.ContainsAny(loadErr.Error, "\n\t") {
+			t.Errorf("/load answered %s, want an error on one line", body)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(loadErr.Error, want) {
+				t.Errorf("/load answered %s\nwant an error containing\n%s", body, want)
+			}
 		}
 	}
 	get("https://b.example", map[string]string{"Access-Control-Allow-Origin": "https://b.example", "Vary": "Origin"}).run(t, tester)

@@ -7,8 +7,11 @@
 package cors
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,7 +107,11 @@ type Handler struct {
 	// from 0 to 24h (Chromium caps it at 2h). Absent, the answer carries no
 	// Access-Control-Max-Age and browsers cache it for 5 seconds; 0 forbids
 	// caching.
-	MaxAge *caddy.Duration `json:"max_age,omitempty"`
+	//
+	// In JSON, a string with a unit, such as "10m" or "600s", or an integer
+	// number of nanoseconds, such as 600000000000 (what caddy adapt writes).
+	// A bare number of seconds, 600 or "600", is refused with what to write.
+	MaxAge *MaxAge `json:"max_age,omitempty"`
 
 	// The status of a successful preflight answer, from 200 to 299. Default:
 	// 204.
@@ -146,6 +153,60 @@ type Handler struct {
 	logger  *zap.Logger
 	matcher string         // the Caddyfile matcher token in front of the origins, if any
 	second  *secondHandler // set once this handler has logged that another cors handler came first
+}
+
+// MaxAge is the type of Handler.MaxAge: a caddy.Duration whose JSON
+// decoding names the field and says what to write when it refuses a value.
+// Like caddy.Duration, it reads a string with a unit ("10m", "600s", "1d")
+// or an integer number of nanoseconds, and it is written as nanoseconds,
+// so that caddy adapt writes it as before.
+//
+// Access-Control-Max-Age counts whole seconds, so a JSON number from 1 to
+// 999999999, less than a second as nanoseconds, was meant as seconds, and
+// so was a string without a unit, such as "600": both are refused with the
+// string to write instead, as are negative numbers.
+// https://fetch.spec.whatwg.org/#http-access-control-max-age
+type MaxAge caddy.Duration
+
+// UnmarshalJSON reads a duration as caddy.Duration does, refusing with
+// the field's name what it cannot read, what was meant as seconds, and
+// negative numbers.
+func (m *MaxAge) UnmarshalJSON(b []byte) error {
+	const (
+		forms = "a JSON duration is an integer number of nanoseconds or a string with a unit"
+		fix   = `write a string with a unit, such as "10m", "2h" or "0s", or an integer number of nanoseconds`
+	)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		d, err := caddy.ParseDuration(s)
+		if err == nil {
+			*m = MaxAge(d)
+			return nil
+		}
+		n, nerr := strconv.ParseInt(s, 10, 64)
+		switch {
+		case nerr != nil:
+			return fmt.Errorf("%s: %s is not a duration (%v): %s", fieldMaxAge, quote(s), err, fix)
+		case n < 0:
+			return fmt.Errorf("%s: %s %s", fieldMaxAge, quote(s), negativeMaxAge(true))
+		default:
+			return fmt.Errorf("%s: %s has no unit: %s; %s", fieldMaxAge, quote(s), forms, unitlessMaxAge(n, true))
+		}
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: %s is not a duration: %s", fieldMaxAge, b, fix)
+	case n < 0:
+		return fmt.Errorf("%s: %d %s", fieldMaxAge, n, negativeMaxAge(true))
+	case n > 0 && n < int64(time.Second):
+		return fmt.Errorf("%s: %d is read as %s: %s; %s", fieldMaxAge, n, plural(n, "nanosecond"), forms, unitlessMaxAge(n, true))
+	}
+	*m = MaxAge(n)
+	return nil
 }
 
 // CaddyModule returns the Caddy module information.

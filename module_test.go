@@ -3,6 +3,7 @@ package cors
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -663,7 +665,7 @@ func TestProvisionExpandsPlaceholders(t *testing.T) {
 		{`{"allowed_origins": ["{env.CORS_TEST_ORIGINS}"], "allow_credentials": true}`,
 			`allowed_origins: "http://b.example" (from "{env.CORS_TEST_ORIGINS}") is not a secure origin`},
 		{`{"allowed_origins": ["{env.CORS_TEST_UNSET}"]}`,
-			"2 problems in the CORS policy:\n\tallowed_origins: \"{env.CORS_TEST_UNSET}\" evaluated placeholder {env.CORS_TEST_UNSET} is empty\n\tallowed_origins: no origin is allowed"},
+			"2 problems in the CORS policy: (1) allowed_origins: \"{env.CORS_TEST_UNSET}\" evaluated placeholder {env.CORS_TEST_UNSET} is empty; (2) allowed_origins: no origin is allowed"},
 		{`{"allowed_origins": ["*"], "allowed_methods": ["{unknown.placeholder}"]}`,
 			`allowed_methods: "{unknown.placeholder}" unrecognized placeholder {unknown.placeholder}`},
 	} {
@@ -692,6 +694,7 @@ func TestJSONConfig(t *testing.T) {
 	}
 	for js, want := range map[string]string{
 		`{"allowed_origins": ["*"]}`:                         "",
+		`{"allowed_origins": ["*"], "max_age": null}`:        "",
 		`{"allowed_origins": ["*"], "max_age": 0}`:           "0",
 		`{"allowed_origins": ["*"], "max_age": "0s"}`:        "0",
 		`{"allowed_origins": ["*"], "max_age": "2h"}`:        "7200",
@@ -702,6 +705,100 @@ func TestJSONConfig(t *testing.T) {
 		if h.policy.maxAge != want {
 			t.Errorf("%s: Access-Control-Max-Age %q, want %q", js, h.policy.maxAge, want)
 		}
+	}
+}
+
+// TestMaxAgeJSON checks how max_age is read from JSON: the forms Caddy
+// takes for a duration, and the refusals, which name the field, the value
+// and what to write, as Caddy shows them when it loads the handler.
+func TestMaxAgeJSON(t *testing.T) {
+	const (
+		forms   = "a JSON duration is an integer number of nanoseconds or a string with a unit"
+		noUnit  = "has no unit: " + forms
+		notDur  = `is not a duration: write a string with a unit, such as "10m", "2h" or "0s", or an integer number of nanoseconds`
+		tooLong = `seconds would be longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write "2h" or less`
+	)
+	for _, tc := range []struct {
+		value string
+		want  string // the error, after Caddy's "decoding module config: http.handlers.cors: "
+	}{
+		{`600`, `max_age: 600 is read as 600 nanoseconds: ` + forms + `; for 600 seconds, write "600s" or "10m"`},
+		{`1`, `max_age: 1 is read as 1 nanosecond: ` + forms + `; for 1 second, write "1s"`},
+		{`90`, `max_age: 90 is read as 90 nanoseconds: ` + forms + `; for 90 seconds, write "90s"`},
+		{`86400`, `max_age: 86400 is read as 86400 nanoseconds: ` + forms + `; for 86400 seconds, write "86400s" or "24h"`},
+		{`86401`, `max_age: 86401 is read as 86401 nanoseconds: ` + forms + `; 86401 ` + tooLong},
+		{`999999999`, `max_age: 999999999 is read as 999999999 nanoseconds: ` + forms + `; 999999999 ` + tooLong},
+		{`"600"`, `max_age: "600" ` + noUnit + `; for 600 seconds, write "600s" or "10m"`},
+		{`"3600"`, `max_age: "3600" ` + noUnit + `; for 3600 seconds, write "3600s" or "1h"`},
+		{`"100000"`, `max_age: "100000" ` + noUnit + `; 100000 ` + tooLong},
+		{`-1`, `max_age: -1 is negative, and negative values are refused: write 0 to forbid caching preflights, or a duration such as "10m"`},
+		{`-600000000000`, `max_age: -600000000000 is negative, and negative values are refused: write 0 to forbid caching preflights, or a duration such as "10m"`},
+		{`"-1"`, `max_age: "-1" is negative, and negative values are refused: write 0 to forbid caching preflights, or a duration such as "10m"`},
+		{`"soon"`, `max_age: "soon" is not a duration (time: invalid duration "soon"): write a string with a unit, such as "10m", "2h" or "0s", or an integer number of nanoseconds`},
+		{`"10min"`, `max_age: "10min" is not a duration (time: unknown unit "min" in duration "10min"): write a string with a unit, such as "10m", "2h" or "0s", or an integer number of nanoseconds`},
+		{`1.5`, `max_age: 1.5 ` + notDur},
+		{`true`, `max_age: true ` + notDur},
+		{`["10m"]`, `max_age: ["10m"] ` + notDur},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			_, err := ctx.LoadModuleByID("http.handlers.cors", []byte(`{"allowed_origins": ["*"], "max_age": `+tc.value+`}`))
+			if want := "decoding module config: http.handlers.cors: " + tc.want; err == nil || err.Error() != want {
+				t.Errorf("error:\n%v\nwant:\n%s", err, want)
+			}
+		})
+	}
+
+	// What is not refused at decoding reaches the policy's checks, which
+	// name the field too.
+	for value, want := range map[string]string{
+		`"-1s"`:      `max_age: -1s is negative, and negative values are refused: write 0 to forbid caching preflights, or a duration such as 10m`,
+		`1500000000`: `max_age: 1.5s is not a whole number of seconds, the unit of Access-Control-Max-Age: write 1s`,
+		`"1500ms"`:   `max_age: 1.5s is not a whole number of seconds, the unit of Access-Control-Max-Age: write 1s`,
+		`"600ms"`:    `max_age: 600ms is not a whole number of seconds, the unit of Access-Control-Max-Age: write 0s`,
+		`"25h"`:      `max_age: 25h is longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h): write 2h or less`,
+	} {
+		h := new(Handler)
+		if err := caddy.StrictUnmarshalJSON([]byte(`{"allowed_origins": ["*"], "max_age": `+value+`}`), h); err != nil {
+			t.Fatalf("%s: %v", value, err)
+		}
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		if err := h.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if err := h.Validate(); err == nil || err.Error() != want {
+			t.Errorf("%s: error\n%v\nwant:\n%s", value, err, want)
+		}
+	}
+}
+
+// TestMaxAgeMarshals checks that max_age is written as caddy.Duration
+// writes it, in nanoseconds, so that caddy adapt's output does not change,
+// and that absent and 0 stay apart.
+func TestMaxAgeMarshals(t *testing.T) {
+	tenMinutes, zero := MaxAge(10*time.Minute), MaxAge(0)
+	for _, tc := range []struct {
+		h    Handler
+		want string
+	}{
+		{Handler{MaxAge: &tenMinutes}, `{"max_age":600000000000}`},
+		{Handler{MaxAge: &zero}, `{"max_age":0}`},
+		{Handler{}, `{}`},
+	} {
+		b, err := json.Marshal(tc.h)
+		if err != nil || string(b) != tc.want {
+			t.Errorf("marshalled %s (%v), want %s", b, err, tc.want)
+		}
+		var back Handler
+		if err := json.Unmarshal(b, &back); err != nil || (back.MaxAge == nil) != (tc.h.MaxAge == nil) ||
+			back.MaxAge != nil && *back.MaxAge != *tc.h.MaxAge {
+			t.Errorf("%s read back as %v (%v)", b, back.MaxAge, err)
+		}
+	}
+	if b, _ := json.Marshal(caddy.Duration(10 * time.Minute)); string(b) != "600000000000" {
+		t.Errorf("caddy.Duration marshals as %s", b)
 	}
 }
 
