@@ -53,7 +53,8 @@ const (
 // tokenSyntax describes the syntax of method and header names.
 const tokenSyntax = "a token of letters, digits and !#$%&'*+-.^_`|~"
 
-// problem is one reason a configuration is refused.
+// problem is one reason a configuration is refused, or one warning about a
+// value that is allowed but probably not meant.
 type problem struct {
 	field string // JSON name of the field
 	index int    // position of the value in a list field, or -1
@@ -119,15 +120,17 @@ type compileOptions struct {
 type compiler struct {
 	opts     compileOptions
 	problems []problem
-	warnings []string
+	warnings []problem
 }
 
 func (c *compiler) refuse(field string, index int, value, format string, args ...any) {
 	c.problems = append(c.problems, problem{field: field, index: index, value: value, msg: fmt.Sprintf(format, args...)})
 }
 
-func (c *compiler) warn(format string, args ...any) {
-	c.warnings = append(c.warnings, fmt.Sprintf(format, args...))
+// warn records a warning about a value, which names its field and the
+// value as a problem does.
+func (c *compiler) warn(field string, index int, value, format string, args ...any) {
+	c.warnings = append(c.warnings, problem{field: field, index: index, value: value, msg: fmt.Sprintf(format, args...)})
 }
 
 // deferred reports whether value holds a placeholder that is left for
@@ -146,7 +149,7 @@ func hasPlaceholder(s string) bool {
 // compile checks cfg and builds the policy that decides requests. It
 // returns warnings for what is allowed but probably not meant, and a
 // *policyError naming every problem when cfg is refused.
-func compile(cfg config, opts compileOptions) (*policy, []string, error) {
+func compile(cfg config, opts compileOptions) (*policy, []problem, error) {
 	c := &compiler{opts: opts}
 	p := &policy{
 		credentials:     cfg.AllowCredentials,
@@ -195,6 +198,7 @@ func compile(cfg config, opts compileOptions) (*policy, []string, error) {
 // origins compiles allowed_origins.
 func (c *compiler) origins(cfg config, p *policy) {
 	seen := make(map[string]string)
+	star := -1
 	for i, s := range cfg.AllowedOrigins {
 		if s == "*" {
 			if cfg.AllowCredentials {
@@ -202,6 +206,9 @@ func (c *compiler) origins(cfg config, p *policy) {
 					`and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials`)
 			}
 			p.anyOrigin = true
+			if star < 0 {
+				star = i
+			}
 			continue
 		}
 		if c.deferred(s) {
@@ -214,7 +221,7 @@ func (c *compiler) origins(cfg config, p *policy) {
 		}
 		key := o.String()
 		if first, dup := seen[key]; dup {
-			c.warn("origin %q repeats %q: it is listed once", s, first)
+			c.warn(fieldOrigins, i, s, "repeats %q: it is listed once", first)
 			continue
 		}
 		seen[key] = s
@@ -224,7 +231,7 @@ func (c *compiler) origins(cfg config, p *policy) {
 		p.origins.add(o)
 	}
 	if p.anyOrigin && len(seen) > 0 {
-		c.warn(`allowed_origins holds "*" with other origins, which "*" already allows`)
+		c.warn(fieldOrigins, star, "*", "is listed with other origins, which it already allows")
 	}
 }
 
@@ -281,7 +288,7 @@ func (c *compiler) regexps(cfg config, p *policy) {
 					`your users' data; match your own domain only, such as "^https://[a-z0-9-]+\.example\.com$"`, canary)
 				continue
 			}
-			c.warn("origin regexp %q matches the origins of any site, such as %q", expr, canary)
+			c.warn(fieldOriginRegexps, i, expr, "matches the origins of any site, such as %q", canary)
 		}
 		p.origins.addRegexp(anchored, scheme)
 	}
@@ -314,7 +321,7 @@ func (c *compiler) methods(cfg config, p *policy) {
 				normalizeMethod(m), normalizeMethod(m))
 		default:
 			if u := strings.ToUpper(m); u != m {
-				c.warn("method %q is case-sensitive and allows only fetch() calls that write it so; write %q to allow %s", m, u, u)
+				c.warn(fieldMethods, i, m, "is case-sensitive and allows only fetch() calls that write it so; write %q to allow %s", u, u)
 			}
 			if p.methods == nil {
 				p.methods = make(map[string]struct{})
@@ -343,6 +350,10 @@ func (c *compiler) headers(cfg config, p *policy) {
 			if _, dup := p.headers[lower]; !dup {
 				p.headers[lower] = struct{}{}
 				p.headerList = append(p.headerList, lower)
+				if isCORSResponseHeader(h) {
+					c.warn(fieldHeaders, i, h, "is a response header, which the server sends: a script that sets it as a request header "+
+						"is mistaken, and it never makes a response readable; remove it from the script and from the allowed headers")
+				}
 			}
 			p.maxHeaderLen = max(p.maxHeaderLen, len(lower))
 		}
@@ -373,8 +384,22 @@ func (c *compiler) exposed(cfg config, p *policy) {
 			c.refuse(fieldExposed, i, h, "can never be read by scripts, whatever Access-Control-Expose-Headers says: remove it")
 		case !seen[strings.ToLower(h)]:
 			seen[strings.ToLower(h)] = true
-			if isSafelistedResponseHeader(h) {
-				c.warn("exposed header %q is one that scripts can always read: listing it changes nothing", h)
+			switch {
+			case isSafelistedResponseHeader(h):
+				c.warn(fieldExposed, i, h, "is one that scripts can always read: listing it changes nothing")
+			case isCORSResponseHeader(h):
+				c.warn(fieldExposed, i, h, "is a CORS response header, which the browser reads itself: a script that gets the response "+
+					"at all was allowed, and the header tells it nothing more; remove it, and see the CORS headers "+
+					"in the browser's network panel or with caddy cors check")
+			case isRequestOnlyHeader(h) && isForbiddenRequestHeader(h):
+				c.warn(fieldExposed, i, h, "is a request header, which the browser sets and responses do not carry, "+
+					"so scripts have nothing to read: remove it")
+			case isRequestOnlyHeader(h):
+				// Some token APIs do send Authorization in responses, hence
+				// "normally".
+				c.warn(fieldExposed, i, h, "is a request header, which responses do not normally carry, so scripts have nothing to read: "+
+					"to let scripts send it, list it in the allowed headers instead, and remove it from the exposed headers "+
+					"unless your responses carry it too")
 			}
 			names = append(names, h)
 		}

@@ -2,9 +2,15 @@ package cors
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func duration(d time.Duration) *time.Duration { return &d }
@@ -295,25 +301,141 @@ func TestCompileAccepts(t *testing.T) {
 	}
 }
 
+// TestCompileWarnings lists the values that are allowed but probably not
+// meant, with the warning each must log, in order.
 func TestCompileWarnings(t *testing.T) {
-	_, warnings, err := compile(config{
-		AllowedOrigins:       []string{"https://a.example", "HTTPS://A.example:443", "*"},
-		AllowedMethods:       []string{"patch"},
-		AllowedOriginRegexps: []string{`https://.+`},
-		ExposedHeaders:       []string{"X-Request-Id", "content-type"},
-	}, compileOptions{})
+	anyOrigin := []string{"*"}
+	for _, tc := range []struct {
+		name string
+		cfg  config
+		want []string
+	}{
+		{
+			name: "a repeated origin, and * with others",
+			cfg:  config{AllowedOrigins: []string{"https://a.example", "HTTPS://A.example:443", "*"}},
+			want: []string{
+				`allowed_origins: "HTTPS://A.example:443" repeats "https://a.example": it is listed once`,
+				`allowed_origins: "*" is listed with other origins, which it already allows`,
+			},
+		},
+		{
+			name: "a regexp that matches any site, without credentials",
+			cfg:  config{AllowedOriginRegexps: []string{`https://.+`}},
+			want: []string{`allowed_origin_regexps: "https://.+" matches the origins of any site, such as "https://attacker.invalid"`},
+		},
+		{
+			name: "a method fetch() does not upper-case",
+			cfg:  config{AllowedOrigins: anyOrigin, AllowedMethods: []string{"patch"}},
+			want: []string{`allowed_methods: "patch" is case-sensitive and allows only fetch() calls that write it so; write "PATCH" to allow PATCH`},
+		},
+		{
+			name: "an exposed header scripts can always read",
+			cfg:  config{AllowedOrigins: anyOrigin, ExposedHeaders: []string{"X-Request-Id", "content-type"}},
+			want: []string{`exposed_headers: "content-type" is one that scripts can always read: listing it changes nothing`},
+		},
+		{
+			name: "CORS response headers among the allowed request headers",
+			cfg: config{AllowedOrigins: anyOrigin, AllowedHeaders: []string{
+				"Access-Control-Allow-Origin", "access-control-allow-credentials", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+				"Access-Control-Expose-Headers", "Access-Control-Max-Age", "Access-Control-Allow-Private-Network",
+				"ACCESS-CONTROL-ALLOW-ORIGIN", "X-Api-Key", "Authorization", "Access-Control-Foo",
+			}},
+			want: []string{
+				`allowed_headers: "Access-Control-Allow-Origin" is a response header, which the server sends: a script that sets it as a request header is mistaken, and it never makes a response readable; remove it from the script and from the allowed headers`,
+				`allowed_headers: "access-control-allow-credentials" is a response header, which the server sends`,
+				`allowed_headers: "Access-Control-Allow-Methods" is a response header, which the server sends`,
+				`allowed_headers: "Access-Control-Allow-Headers" is a response header, which the server sends`,
+				`allowed_headers: "Access-Control-Expose-Headers" is a response header, which the server sends`,
+				`allowed_headers: "Access-Control-Max-Age" is a response header, which the server sends`,
+				`allowed_headers: "Access-Control-Allow-Private-Network" is a response header, which the server sends`,
+			},
+		},
+		{
+			name: "request headers and CORS response headers among the exposed headers",
+			cfg: config{AllowedOrigins: anyOrigin, ExposedHeaders: []string{
+				"Authorization", "if-none-match", "User-Agent", "Range", "Upgrade-Insecure-Requests", "Sec-CH-UA",
+				"Cookie", "Origin", "Referer", "Sec-Fetch-Mode", "Access-Control-Request-Method",
+				"Access-Control-Allow-Origin", "access-control-max-age", "Access-Control-Expose-Headers",
+				"ETag", "X-Request-Id", "Upgrade", "Accept-Encoding", "Proxy-Authenticate", "Sec-WebSocket-Accept", "Content-Range",
+			}},
+			want: []string{
+				`exposed_headers: "Authorization" is a request header, which responses do not normally carry, so scripts have nothing to read: to let scripts send it, list it in the allowed headers instead, and remove it from the exposed headers unless your responses carry it too`,
+				`exposed_headers: "if-none-match" is a request header, which responses do not normally carry, so scripts have nothing to read: to let scripts send it`,
+				`exposed_headers: "User-Agent" is a request header, which responses do not normally carry`,
+				`exposed_headers: "Range" is a request header, which responses do not normally carry`,
+				`exposed_headers: "Upgrade-Insecure-Requests" is a request header, which responses do not normally carry`,
+				`exposed_headers: "Sec-CH-UA" is a request header, which the browser sets and responses do not carry, so scripts have nothing to read: remove it`,
+				`exposed_headers: "Cookie" is a request header, which the browser sets and responses do not carry, so scripts have nothing to read: remove it`,
+				`exposed_headers: "Origin" is a request header, which the browser sets`,
+				`exposed_headers: "Referer" is a request header, which the browser sets`,
+				`exposed_headers: "Sec-Fetch-Mode" is a request header, which the browser sets`,
+				`exposed_headers: "Access-Control-Request-Method" is a request header, which the browser sets`,
+				`exposed_headers: "Access-Control-Allow-Origin" is a CORS response header, which the browser reads itself: a script that gets the response at all was allowed, and the header tells it nothing more; remove it, and see the CORS headers in the browser's network panel or with caddy cors check`,
+				`exposed_headers: "access-control-max-age" is a CORS response header, which the browser reads itself`,
+				`exposed_headers: "Access-Control-Expose-Headers" is a CORS response header, which the browser reads itself`,
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, warnings, err := compile(tc.cfg, compileOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(warnings) != len(tc.want) {
+				t.Fatalf("got %d warnings, want %d:\n%v", len(warnings), len(tc.want), describeAll(warnings))
+			}
+			for i, w := range warnings {
+				if got := w.describe(w.field); !strings.HasPrefix(got, tc.want[i]) {
+					t.Errorf("warning %d:\n\t%s\nwant it to start with:\n\t%s", i, got, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+// describeAll writes problems or warnings one a line.
+func describeAll(pbs []problem) string {
+	var b strings.Builder
+	for _, pb := range pbs {
+		b.WriteString("\t" + pb.describe(pb.field) + "\n")
+	}
+	return b.String()
+}
+
+// TestLogWarnings checks that each warning is logged at the warn level with
+// its message, the value it came from, and the field and value as fields.
+func TestLogWarnings(t *testing.T) {
+	t.Setenv("CORS_TEST_EXPOSE", "X-Request-Id Authorization")
+	h := &Handler{
+		AllowedOrigins: []string{"https://*.github.io", "*"},
+		ExposedHeaders: []string{"{env.CORS_TEST_EXPOSE}"},
+	}
+	cfg, expanded := h.expandedConfig(caddy.NewReplacer())
+	_, warnings, err := compile(cfg, compileOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{
-		`origin "HTTPS://A.example:443" repeats "https://a.example": it is listed once`,
-		`allowed_origins holds "*" with other origins, which "*" already allows`,
-		`origin regexp "https://.+" matches the origins of any site, such as "https://attacker.invalid"`,
-		`method "patch" is case-sensitive and allows only fetch() calls that write it so; write "PATCH" to allow PATCH`,
-		`exposed header "content-type" is one that scripts can always read: listing it changes nothing`,
+	core, logs := observer.New(zapcore.InfoLevel)
+	h.logger = zap.New(core)
+	h.logWarnings(warnings, expanded)
+	type entry struct {
+		msg    string
+		fields map[string]any
 	}
-	if strings.Join(warnings, "\n") != strings.Join(want, "\n") {
-		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(want, "\n"))
+	want := []entry{
+		{`allowed_origins: "*" is listed with other origins, which it already allows`,
+			map[string]any{"field": "allowed_origins", "value": "*"}},
+		{`exposed_headers: "Authorization" (from "{env.CORS_TEST_EXPOSE}") is a request header, which responses do not normally carry, so scripts have nothing to read: to let scripts send it, list it in the allowed headers instead, and remove it from the exposed headers unless your responses carry it too`,
+			map[string]any{"field": "exposed_headers", "value": "Authorization"}},
+	}
+	got := logs.All()
+	if len(got) != len(want) {
+		t.Fatalf("logged %d entries, want %d: %v", len(got), len(want), got)
+	}
+	for i, e := range got {
+		if e.Level != zapcore.WarnLevel || e.Message != want[i].msg || !maps.Equal(e.ContextMap(), want[i].fields) {
+			t.Errorf("entry %d: %v %q %v\nwant: warn %q %v", i, e.Level, e.Message, e.ContextMap(), want[i].msg, want[i].fields)
+		}
 	}
 }
 

@@ -153,9 +153,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	cfg, expanded := h.expandedConfig(caddy.NewReplacer())
 	p, warnings, err := compile(cfg, compileOptions{})
-	for _, w := range warnings {
-		h.logger.Warn(w)
-	}
+	h.logWarnings(warnings, expanded)
 	var problems []problem
 	if err != nil {
 		problems = err.(*policyError).problems
@@ -171,6 +169,22 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.policy = p
 	return nil
+}
+
+// logWarnings logs each warning of the policy, its message naming the field
+// and the value as a problem's does, and the two again as fields of the
+// log entry.
+func (h *Handler) logWarnings(warnings []problem, expanded expansion) {
+	for _, w := range warnings {
+		fields := []zap.Field{zap.String("field", w.field)}
+		if w.index >= 0 {
+			if from := expanded.from[w.field]; w.index < len(from) {
+				w.from = from[w.index]
+			}
+			fields = append(fields, zap.String("value", w.value))
+		}
+		h.logger.Warn(w.describe(w.field), fields...)
+	}
 }
 
 // Validate reports every problem of the policy.
