@@ -225,6 +225,7 @@ func (c *compiler) origins(cfg config, p *policy) {
 			continue
 		}
 		seen[key] = s
+		c.sharedDomainPattern(i, s, o, cfg)
 		if cfg.AllowCredentials {
 			c.credentialedOrigin(i, s, o, cfg)
 		}
@@ -247,12 +248,101 @@ func (c *compiler) credentialedOrigin(i int, s string, o originPattern, cfg conf
 			"that plain-http page can read your users' responses; serve the page over https and write %q, "+
 			"or set allow_insecure_origins if you accept that risk", secure.String())
 	}
-	if o.subdomains && !cfg.AllowPublicSuffixWildcards && !o.isLoopback() {
-		if suffix, _ := publicsuffix.PublicSuffix(o.host); suffix == o.host {
-			c.refuse(fieldOrigins, i, s, "allows every site under %q, a public suffix under which anyone can register a name; "+
-				"with credentials, list the sites you trust (such as %q), or set allow_public_suffix_wildcards if you accept that risk",
-				o.host, o.scheme+"://yours."+o.host)
+}
+
+// sharedDomainPattern checks a subdomain pattern over a domain where others
+// than its owner name sites. A top-level domain or another ICANN public
+// suffix (*.com, *.co.uk) is refused, whatever the opt-outs say. A suffix of
+// the Public Suffix List's private section (*.github.io) is refused with
+// credentials and logged as a warning without; a private network's domain
+// (*.internal) is refused with credentials. allow_public_suffix_wildcards
+// lets both through.
+func (c *compiler) sharedDomainPattern(i int, s string, o originPattern, cfg config) {
+	if !o.subdomains || o.isLoopback() {
+		return
+	}
+	domain := strings.TrimSuffix(o.host, ".") // the DNS root changes nothing
+	yours := originPattern{scheme: o.scheme, host: "yours." + o.host, port: o.port}.String()
+	switch kind := classifyDomain(domain); {
+	case kind == icannSuffix:
+		what := "a top-level domain"
+		if strings.Contains(domain, ".") {
+			what = "a public suffix"
 		}
+		if !cfg.AllowCredentials {
+			c.refuse(fieldOrigins, i, s, `allows every site under %q, %s where anyone can register a name: `+
+				`write "*" if you mean any site, or list the sites you trust, such as %q`, domain, what, yours)
+			return
+		}
+		c.refuse(fieldOrigins, i, s, `allows every site under %q, %s where anyone can register a name, and with credentials `+
+			`any of them could read your users' data: list the sites you trust, such as %q `+
+			`("*" is refused with credentials too, and allow_public_suffix_wildcards does not cover %s)`, domain, what, yours, what)
+	case cfg.AllowPublicSuffixWildcards:
+		// The user accepts the rest.
+	case kind == privateSuffix && !cfg.AllowCredentials:
+		c.warn(fieldOrigins, i, s, "allows every site under %q, a public suffix where anyone can publish a page, so every such page "+
+			"can read the responses: list the sites you trust, such as %q, or set allow_public_suffix_wildcards to silence this warning",
+			domain, yours)
+	case kind == privateSuffix:
+		c.refuse(fieldOrigins, i, s, "allows every site under %q, a public suffix where anyone can publish a page, so with credentials "+
+			"every such page could read your users' data: list the sites you trust, such as %q, "+
+			"or set allow_public_suffix_wildcards if you accept that risk", domain, yours)
+	case kind == privateNetwork && cfg.AllowCredentials:
+		c.refuse(fieldOrigins, i, s, "allows every site under %q, a private network's domain that no public registry serves, "+
+			"where any machine on that network may be able to name itself: with credentials, list the sites you trust, such as %q, "+
+			"or set allow_public_suffix_wildcards if you control every name under it", domain, yours)
+	}
+}
+
+// domainKind says who can name sites under a domain.
+type domainKind int
+
+const (
+	registrable    domainKind = iota // its owner: a registered domain, or a name below one
+	icannSuffix                      // anyone, from a public registry: com, co.uk, the names under *.ck
+	privateSuffix                    // anyone, from a company: github.io, herokuapp.com
+	privateNetwork                   // a private network: test, corp, internal, lan, home.arpa
+)
+
+// suffixProbe is a label that no rule of the Public Suffix List names: a
+// domain whose child with this label is a public suffix has a wildcard
+// rule below it.
+const suffixProbe = "cors-probe"
+
+// classifyDomain says who can name sites under domain, a lower-case ASCII
+// host name without a trailing dot, by the Public Suffix List.
+//
+// A name that the list does not know (test, corp, internal, lan, local)
+// comes back from publicsuffix.PublicSuffix as its own suffix, ICANN's or
+// not, by the list's default rule: it is a top-level domain that no public
+// registry serves, as private networks use (the list's ICANN section
+// follows the root zone). So is home.arpa, which the list holds in its
+// ICANN section but which RFC 8375 reserves for home networks. Some
+// top-level domains (ck, er, kh, ...) have only a wildcard rule below them
+// ("*.ck"), so that the default rule answers for the domain itself: the
+// suffix of a child tells them apart.
+// https://github.com/publicsuffix/list/wiki/Format#algorithm
+func classifyDomain(domain string) domainKind {
+	if domain == "home.arpa" {
+		return privateNetwork
+	}
+	child := suffixProbe + "." + domain
+	if suffix, icann := publicsuffix.PublicSuffix(child); suffix == child {
+		if icann {
+			return icannSuffix
+		}
+		return privateSuffix
+	}
+	suffix, icann := publicsuffix.PublicSuffix(domain)
+	switch {
+	case suffix != domain:
+		return registrable
+	case icann:
+		return icannSuffix
+	case strings.Contains(domain, "."):
+		return privateSuffix
+	default:
+		return privateNetwork
 	}
 }
 

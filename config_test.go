@@ -70,11 +70,54 @@ func TestCompileRefuses(t *testing.T) {
 		},
 		{
 			name: "wildcards over a public suffix with credentials",
-			cfg:  config{AllowedOrigins: []string{"https://*.com", "https://*.github.io", "https://*.co.uk"}, AllowCredentials: true},
+			cfg: config{AllowedOrigins: []string{
+				"https://*.com", "https://*.github.io", "https://*.co.uk", "https://*.herokuapp.com:*", "https://*.netlify.app.",
+			}, AllowCredentials: true},
 			want: []string{
-				`allowed_origins: "https://*.com" allows every site under "com", a public suffix under which anyone can register a name; with credentials, list the sites you trust (such as "https://yours.com"), or set allow_public_suffix_wildcards if you accept that risk`,
-				`allowed_origins: "https://*.github.io" allows every site under "github.io", a public suffix`,
-				`allowed_origins: "https://*.co.uk" allows every site under "co.uk", a public suffix`,
+				`allowed_origins: "https://*.com" allows every site under "com", a top-level domain where anyone can register a name, and with credentials any of them could read your users' data: list the sites you trust, such as "https://yours.com" ("*" is refused with credentials too, and allow_public_suffix_wildcards does not cover a top-level domain)`,
+				`allowed_origins: "https://*.github.io" allows every site under "github.io", a public suffix where anyone can publish a page, so with credentials every such page could read your users' data: list the sites you trust, such as "https://yours.github.io", or set allow_public_suffix_wildcards if you accept that risk`,
+				`allowed_origins: "https://*.co.uk" allows every site under "co.uk", a public suffix where anyone can register a name, and with credentials any of them could read your users' data: list the sites you trust, such as "https://yours.co.uk" ("*" is refused with credentials too, and allow_public_suffix_wildcards does not cover a public suffix)`,
+				`allowed_origins: "https://*.herokuapp.com:*" allows every site under "herokuapp.com", a public suffix where anyone can publish a page`,
+				`allowed_origins: "https://*.netlify.app." allows every site under "netlify.app", a public suffix where anyone can publish a page, so with credentials every such page could read your users' data: list the sites you trust, such as "https://yours.netlify.app.", or set`,
+			},
+		},
+		{
+			name: "wildcards over a top-level domain or an ICANN suffix, in any form",
+			cfg: config{AllowedOrigins: []string{
+				"https://*.com", "https://*.co.uk", "https://*.COM:*", "https://*.com:8443", "https://*.com.", "wss://*.ｃｏｍ",
+				"https://*.公司.cn", "https://*.рф", "https://*.ck", "https://*.kawasaki.jp", "https://*.arpa",
+			}},
+			want: []string{
+				`allowed_origins: "https://*.com" allows every site under "com", a top-level domain where anyone can register a name: write "*" if you mean any site, or list the sites you trust, such as "https://yours.com"`,
+				`allowed_origins: "https://*.co.uk" allows every site under "co.uk", a public suffix where anyone can register a name: write "*" if you mean any site, or list the sites you trust, such as "https://yours.co.uk"`,
+				`allowed_origins: "https://*.COM:*" allows every site under "com", a top-level domain where anyone can register a name`,
+				`allowed_origins: "https://*.com:8443" allows every site under "com", a top-level domain where anyone can register a name`,
+				`allowed_origins: "https://*.com." allows every site under "com", a top-level domain where anyone can register a name: write "*" if you mean any site, or list the sites you trust, such as "https://yours.com."`,
+				`allowed_origins: "wss://*.ｃｏｍ" allows every site under "com", a top-level domain where anyone can register a name: write "*" if you mean any site, or list the sites you trust, such as "wss://yours.com"`,
+				`allowed_origins: "https://*.公司.cn" allows every site under "xn--55qx5d.cn", a public suffix where anyone can register a name`,
+				`allowed_origins: "https://*.рф" allows every site under "xn--p1ai", a top-level domain where anyone can register a name`,
+				`allowed_origins: "https://*.ck" allows every site under "ck", a top-level domain where anyone can register a name`,
+				`allowed_origins: "https://*.kawasaki.jp" allows every site under "kawasaki.jp", a public suffix where anyone can register a name`,
+				`allowed_origins: "https://*.arpa" allows every site under "arpa", a top-level domain`,
+			},
+		},
+		{
+			name: "a wildcard over a top-level domain despite the opt-outs",
+			cfg: config{AllowedOrigins: []string{"https://*.com", "http://*.org:*"}, AllowCredentials: true,
+				AllowPublicSuffixWildcards: true, AllowInsecureOrigins: true},
+			want: []string{
+				`allowed_origins: "https://*.com" allows every site under "com", a top-level domain where anyone can register a name, and with credentials`,
+				`allowed_origins: "http://*.org:*" allows every site under "org", a top-level domain where anyone can register a name, and with credentials`,
+			},
+		},
+		{
+			name: "wildcards over a private network's domain with credentials",
+			cfg:  config{AllowedOrigins: []string{"https://*.internal", "https://*.corp:*", "https://*.home.arpa", "https://*.lan."}, AllowCredentials: true},
+			want: []string{
+				`allowed_origins: "https://*.internal" allows every site under "internal", a private network's domain that no public registry serves, where any machine on that network may be able to name itself: with credentials, list the sites you trust, such as "https://yours.internal", or set allow_public_suffix_wildcards if you control every name under it`,
+				`allowed_origins: "https://*.corp:*" allows every site under "corp", a private network's domain`,
+				`allowed_origins: "https://*.home.arpa" allows every site under "home.arpa", a private network's domain`,
+				`allowed_origins: "https://*.lan." allows every site under "lan", a private network's domain that no public registry serves, where any machine on that network may be able to name itself: with credentials, list the sites you trust, such as "https://yours.lan.", or set`,
 			},
 		},
 		{
@@ -224,15 +267,30 @@ func TestCompileAccepts(t *testing.T) {
 		},
 		{
 			name: "allow_public_suffix_wildcards",
-			cfg:  config{AllowCredentials: true, AllowPublicSuffixWildcards: true, AllowedOrigins: []string{"https://*.github.io"}},
+			cfg: config{AllowCredentials: true, AllowPublicSuffixWildcards: true, AllowedOrigins: []string{
+				"https://*.github.io", "https://*.herokuapp.com:*", "https://*.internal", "https://*.home.arpa",
+			}},
 		},
 		{
-			name: "public suffix wildcards without credentials",
-			cfg:  config{AllowedOrigins: []string{"https://*.github.io", "https://*.com"}},
+			name: "private public suffix wildcards without credentials (a warning)",
+			cfg:  config{AllowedOrigins: []string{"https://*.github.io", "https://*.netlify.app"}},
+		},
+		{
+			name: "wildcards over a private network's domain without credentials",
+			cfg: config{AllowedOrigins: []string{
+				"https://*.test", "https://*.corp", "https://*.internal", "https://*.lan", "https://*.local", "https://*.home.arpa", "http://*.intranet:*",
+			}},
 		},
 		{
 			name: "wildcards under a registrable domain with credentials",
-			cfg:  config{AllowCredentials: true, AllowedOrigins: []string{"https://*.example.com", "https://*.example.test", "https://*.app.example.co.uk"}},
+			cfg: config{AllowCredentials: true, AllowedOrigins: []string{
+				"https://*.example.com", "https://*.example.test", "https://*.app.example.co.uk", "https://*.example.com.",
+				"https://*.yours.github.io", "https://*.city.kawasaki.jp", "https://*.printer.home.arpa", "https://*.xn--55qx5d.xn--55qx5d.cn",
+			}},
+		},
+		{
+			name: "wildcards over localhost, with or without a trailing dot",
+			cfg:  config{AllowCredentials: true, AllowedOrigins: []string{"http://*.localhost:*", "https://*.localhost.", "http://localhost.:*"}},
 		},
 		{
 			name: "max_age zero is kept",
@@ -334,6 +392,27 @@ func TestCompileWarnings(t *testing.T) {
 			want: []string{`exposed_headers: "content-type" is one that scripts can always read: listing it changes nothing`},
 		},
 		{
+			name: "wildcards over a private public suffix without credentials",
+			cfg:  config{AllowedOrigins: []string{"https://*.github.io", "https://*.netlify.app:*", "https://*.herokuapp.com.", "https://*.compute.amazonaws.com"}},
+			want: []string{
+				`allowed_origins: "https://*.github.io" allows every site under "github.io", a public suffix where anyone can publish a page, so every such page can read the responses: list the sites you trust, such as "https://yours.github.io", or set allow_public_suffix_wildcards to silence this warning`,
+				`allowed_origins: "https://*.netlify.app:*" allows every site under "netlify.app", a public suffix where anyone can publish a page, so every such page can read the responses: list the sites you trust, such as "https://yours.netlify.app:*", or set allow_public_suffix_wildcards to silence this warning`,
+				`allowed_origins: "https://*.herokuapp.com." allows every site under "herokuapp.com", a public suffix where anyone can publish a page, so every such page can read the responses: list the sites you trust, such as "https://yours.herokuapp.com.", or set allow_public_suffix_wildcards to silence this warning`,
+				`allowed_origins: "https://*.compute.amazonaws.com" allows every site under "compute.amazonaws.com", a public suffix where anyone can publish a page, so every such page can read the responses: list the sites you trust, such as "https://yours.compute.amazonaws.com", or set allow_public_suffix_wildcards to silence this warning`,
+			},
+		},
+		{
+			name: "no warning once allow_public_suffix_wildcards is set",
+			cfg:  config{AllowedOrigins: []string{"https://*.github.io"}, AllowPublicSuffixWildcards: true},
+		},
+		{
+			name: "no warning for private networks, loopback or registrable domains",
+			cfg: config{AllowedOrigins: []string{
+				"https://*.test", "https://*.corp", "https://*.internal", "https://*.lan", "https://*.local", "https://*.home.arpa",
+				"http://*.localhost:*", "https://*.example.test", "https://*.example.com", "https://*.yours.github.io",
+			}},
+		},
+		{
 			name: "CORS response headers among the allowed request headers",
 			cfg: config{AllowedOrigins: anyOrigin, AllowedHeaders: []string{
 				"Access-Control-Allow-Origin", "access-control-allow-credentials", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
@@ -423,6 +502,8 @@ func TestLogWarnings(t *testing.T) {
 		fields map[string]any
 	}
 	want := []entry{
+		{`allowed_origins: "https://*.github.io" allows every site under "github.io", a public suffix where anyone can publish a page, so every such page can read the responses: list the sites you trust, such as "https://yours.github.io", or set allow_public_suffix_wildcards to silence this warning`,
+			map[string]any{"field": "allowed_origins", "value": "https://*.github.io"}},
 		{`allowed_origins: "*" is listed with other origins, which it already allows`,
 			map[string]any{"field": "allowed_origins", "value": "*"}},
 		{`exposed_headers: "Authorization" (from "{env.CORS_TEST_EXPOSE}") is a request header, which responses do not normally carry, so scripts have nothing to read: to let scripts send it, list it in the allowed headers instead, and remove it from the exposed headers unless your responses carry it too`,

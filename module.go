@@ -57,8 +57,16 @@ type Handler struct {
 	//
 	// Origins are normalised as browsers send them (lower case, punycode for
 	// international names, no default port) and a request's Origin must
-	// then match byte for byte. "null" can never be listed: any sandboxed
-	// page can send it.
+	// then match byte for byte. A host may end with a dot, as the host of a
+	// page at https://example.com./ does: "https://example.com." is
+	// another origin than "https://example.com", and each allows only
+	// itself. "null" can never be listed: any sandboxed page can send it.
+	//
+	// A pattern over a top-level domain or another public suffix where
+	// anyone can register a name ("https://*.com", "https://*.co.uk") is
+	// refused; one over a privately run suffix ("https://*.github.io") is
+	// logged as a warning, and refused with allow_credentials (see
+	// allow_public_suffix_wildcards).
 	//
 	// Global placeholders such as {env.CORS_ORIGINS} or {file.origins.txt}
 	// are expanded when the configuration loads; a value that held a
@@ -129,9 +137,18 @@ type Handler struct {
 	// 127.0.0.0/8 and [::1] never need this.
 	AllowInsecureOrigins bool `json:"allow_insecure_origins,omitempty"`
 
-	// Allow patterns over a public suffix, such as "https://*.github.io",
-	// together with allow_credentials. They are refused by default, since
-	// anyone can register a site under a public suffix.
+	// Allow, together with allow_credentials, patterns over a privately run
+	// public suffix where anyone can publish a page (the private section of
+	// the Public Suffix List: "https://*.github.io",
+	// "https://*.herokuapp.com") and over a private network's domain that no
+	// public registry serves, where the network's machines may name
+	// themselves ("https://*.internal", "https://*.lan",
+	// "https://*.home.arpa"). Both are refused with credentials by default;
+	// without credentials, the first are logged as a warning, which this
+	// silences. Patterns over a top-level domain or another ICANN public
+	// suffix ("https://*.com", "https://*.co.uk") are refused whatever this
+	// says: write "*" for any site (not with credentials), or list the
+	// sites you trust.
 	AllowPublicSuffixWildcards bool `json:"allow_public_suffix_wildcards,omitempty"`
 
 	policy *policy
