@@ -121,6 +121,10 @@ func TestUnmarshalCaddyfileRefuses(t *testing.T) {
 		{"expose Set-Cookie", "cors https://a.example {\n\texpose Set-Cookie\n}", `expose: "Set-Cookie" can never be read by scripts`},
 		{"expose * with credentials", "cors https://a.example {\n\texpose *\n\tcredentials\n}", `expose: "*" means "all headers" only without credentials`},
 		{"public suffix", "cors https://*.github.io {\n\tcredentials\n}", `origins: "https://*.github.io" allows every site under "github.io"`},
+		{"ICANN public suffix", "cors https://a.example {\n\torigins https://a.example.org\n\torigins https://*.co.uk\n}",
+			`origins: "https://*.co.uk" allows every site under "co.uk", a public suffix where anyone can register a name: write "*" if you mean any site, or list the sites you trust, such as "https://yours.co.uk", at Testfile:3`},
+		{"private network's domain with credentials", "cors https://*.internal:* {\n\tcredentials\n}",
+			`origins: "https://*.internal:*" allows every site under "internal", a private network's domain that no public registry serves, where any machine on that network may be able to name itself: with credentials, list the sites you trust, such as "https://yours.internal:*", or set allow_public_suffix_wildcards if you control every name under it, at Testfile:1`},
 		{"insecure", "cors http://app.example.com {\n\tcredentials\n}", `origins: "http://app.example.com" is not a secure origin`},
 		{"file origin", "cors file://", `origins: "file://" is a file: origin`},
 	} {

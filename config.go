@@ -53,7 +53,8 @@ const (
 // tokenSyntax describes the syntax of method and header names.
 const tokenSyntax = "a token of letters, digits and !#$%&'*+-.^_`|~"
 
-// problem is one reason a configuration is refused.
+// problem is one reason a configuration is refused, or one warning about a
+// value that is allowed but probably not meant.
 type problem struct {
 	field string // JSON name of the field
 	index int    // position of the value in a list field, or -1
@@ -134,15 +135,17 @@ type compileOptions struct {
 type compiler struct {
 	opts     compileOptions
 	problems []problem
-	warnings []string
+	warnings []problem
 }
 
 func (c *compiler) refuse(field string, index int, value, format string, args ...any) {
 	c.problems = append(c.problems, problem{field: field, index: index, value: value, msg: fmt.Sprintf(format, args...)})
 }
 
-func (c *compiler) warn(format string, args ...any) {
-	c.warnings = append(c.warnings, fmt.Sprintf(format, args...))
+// warn records a warning about a value, which names its field and the
+// value as a problem does.
+func (c *compiler) warn(field string, index int, value, format string, args ...any) {
+	c.warnings = append(c.warnings, problem{field: field, index: index, value: value, msg: fmt.Sprintf(format, args...)})
 }
 
 // deferred reports whether value holds a placeholder that is left for
@@ -161,7 +164,7 @@ func hasPlaceholder(s string) bool {
 // compile checks cfg and builds the policy that decides requests. It
 // returns warnings for what is allowed but probably not meant, and a
 // *policyError naming every problem when cfg is refused.
-func compile(cfg config, opts compileOptions) (*policy, []string, error) {
+func compile(cfg config, opts compileOptions) (*policy, []problem, error) {
 	c := &compiler{opts: opts}
 	p := &policy{
 		credentials:     cfg.AllowCredentials,
@@ -272,6 +275,7 @@ func formatDuration(d time.Duration) string {
 // origins compiles allowed_origins.
 func (c *compiler) origins(cfg config, p *policy) {
 	seen := make(map[string]string)
+	star := -1
 	for i, s := range cfg.AllowedOrigins {
 		if s == "*" {
 			if cfg.AllowCredentials {
@@ -279,6 +283,9 @@ func (c *compiler) origins(cfg config, p *policy) {
 					`and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials`)
 			}
 			p.anyOrigin = true
+			if star < 0 {
+				star = i
+			}
 			continue
 		}
 		if c.deferred(s) {
@@ -291,17 +298,18 @@ func (c *compiler) origins(cfg config, p *policy) {
 		}
 		key := o.String()
 		if first, dup := seen[key]; dup {
-			c.warn("origin %q repeats %q: it is listed once", s, first)
+			c.warn(fieldOrigins, i, s, "repeats %q: it is listed once", first)
 			continue
 		}
 		seen[key] = s
+		c.sharedDomainPattern(i, s, o, cfg)
 		if cfg.AllowCredentials {
 			c.credentialedOrigin(i, s, o, cfg)
 		}
 		p.origins.add(o)
 	}
 	if p.anyOrigin && len(seen) > 0 {
-		c.warn(`allowed_origins holds "*" with other origins, which "*" already allows`)
+		c.warn(fieldOrigins, star, "*", "is listed with other origins, which it already allows")
 	}
 }
 
@@ -317,12 +325,101 @@ func (c *compiler) credentialedOrigin(i int, s string, o originPattern, cfg conf
 			"that plain-http page can read your users' responses; serve the page over https and write %q, "+
 			"or set allow_insecure_origins if you accept that risk", secure.String())
 	}
-	if o.subdomains && !cfg.AllowPublicSuffixWildcards && !o.isLoopback() {
-		if suffix, _ := publicsuffix.PublicSuffix(o.host); suffix == o.host {
-			c.refuse(fieldOrigins, i, s, "allows every site under %q, a public suffix under which anyone can register a name; "+
-				"with credentials, list the sites you trust (such as %q), or set allow_public_suffix_wildcards if you accept that risk",
-				o.host, o.scheme+"://yours."+o.host)
+}
+
+// sharedDomainPattern checks a subdomain pattern over a domain where others
+// than its owner name sites. A top-level domain or another ICANN public
+// suffix (*.com, *.co.uk) is refused, whatever the opt-outs say. A suffix of
+// the Public Suffix List's private section (*.github.io) is refused with
+// credentials and logged as a warning without; a private network's domain
+// (*.internal) is refused with credentials. allow_public_suffix_wildcards
+// lets both through.
+func (c *compiler) sharedDomainPattern(i int, s string, o originPattern, cfg config) {
+	if !o.subdomains || o.isLoopback() {
+		return
+	}
+	domain := strings.TrimSuffix(o.host, ".") // the DNS root changes nothing
+	yours := originPattern{scheme: o.scheme, host: "yours." + o.host, port: o.port}.String()
+	switch kind := classifyDomain(domain); {
+	case kind == icannSuffix:
+		what := "a top-level domain"
+		if strings.Contains(domain, ".") {
+			what = "a public suffix"
 		}
+		if !cfg.AllowCredentials {
+			c.refuse(fieldOrigins, i, s, `allows every site under %q, %s where anyone can register a name: `+
+				`write "*" if you mean any site, or list the sites you trust, such as %q`, domain, what, yours)
+			return
+		}
+		c.refuse(fieldOrigins, i, s, `allows every site under %q, %s where anyone can register a name, and with credentials `+
+			`any of them could read your users' data: list the sites you trust, such as %q `+
+			`("*" is refused with credentials too, and allow_public_suffix_wildcards does not cover %s)`, domain, what, yours, what)
+	case cfg.AllowPublicSuffixWildcards:
+		// The user accepts the rest.
+	case kind == privateSuffix && !cfg.AllowCredentials:
+		c.warn(fieldOrigins, i, s, "allows every site under %q, a public suffix where anyone can publish a page, so every such page "+
+			"can read the responses: list the sites you trust, such as %q, or set allow_public_suffix_wildcards to silence this warning",
+			domain, yours)
+	case kind == privateSuffix:
+		c.refuse(fieldOrigins, i, s, "allows every site under %q, a public suffix where anyone can publish a page, so with credentials "+
+			"every such page could read your users' data: list the sites you trust, such as %q, "+
+			"or set allow_public_suffix_wildcards if you accept that risk", domain, yours)
+	case kind == privateNetwork && cfg.AllowCredentials:
+		c.refuse(fieldOrigins, i, s, "allows every site under %q, a private network's domain that no public registry serves, "+
+			"where any machine on that network may be able to name itself: with credentials, list the sites you trust, such as %q, "+
+			"or set allow_public_suffix_wildcards if you control every name under it", domain, yours)
+	}
+}
+
+// domainKind says who can name sites under a domain.
+type domainKind int
+
+const (
+	registrable    domainKind = iota // its owner: a registered domain, or a name below one
+	icannSuffix                      // anyone, from a public registry: com, co.uk, the names under *.ck
+	privateSuffix                    // anyone, from a company: github.io, herokuapp.com
+	privateNetwork                   // a private network: test, corp, internal, lan, home.arpa
+)
+
+// suffixProbe is a label that no rule of the Public Suffix List names: a
+// domain whose child with this label is a public suffix has a wildcard
+// rule below it.
+const suffixProbe = "cors-probe"
+
+// classifyDomain says who can name sites under domain, a lower-case ASCII
+// host name without a trailing dot, by the Public Suffix List.
+//
+// A name that the list does not know (test, corp, internal, lan, local)
+// comes back from publicsuffix.PublicSuffix as its own suffix, ICANN's or
+// not, by the list's default rule: it is a top-level domain that no public
+// registry serves, as private networks use (the list's ICANN section
+// follows the root zone). So is home.arpa, which the list holds in its
+// ICANN section but which RFC 8375 reserves for home networks. Some
+// top-level domains (ck, er, kh, ...) have only a wildcard rule below them
+// ("*.ck"), so that the default rule answers for the domain itself: the
+// suffix of a child tells them apart.
+// https://github.com/publicsuffix/list/wiki/Format#algorithm
+func classifyDomain(domain string) domainKind {
+	if domain == "home.arpa" {
+		return privateNetwork
+	}
+	child := suffixProbe + "." + domain
+	if suffix, icann := publicsuffix.PublicSuffix(child); suffix == child {
+		if icann {
+			return icannSuffix
+		}
+		return privateSuffix
+	}
+	suffix, icann := publicsuffix.PublicSuffix(domain)
+	switch {
+	case suffix != domain:
+		return registrable
+	case icann:
+		return icannSuffix
+	case strings.Contains(domain, "."):
+		return privateSuffix
+	default:
+		return privateNetwork
 	}
 }
 
@@ -358,7 +455,7 @@ func (c *compiler) regexps(cfg config, p *policy) {
 					`your users' data; match your own domain only, such as "^https://[a-z0-9-]+\.example\.com$"`, canary)
 				continue
 			}
-			c.warn("origin regexp %q matches the origins of any site, such as %q", expr, canary)
+			c.warn(fieldOriginRegexps, i, expr, "matches the origins of any site, such as %q", canary)
 		}
 		p.origins.addRegexp(anchored, scheme)
 	}
@@ -391,7 +488,7 @@ func (c *compiler) methods(cfg config, p *policy) {
 				normalizeMethod(m), normalizeMethod(m))
 		default:
 			if u := strings.ToUpper(m); u != m {
-				c.warn("method %q is case-sensitive and allows only fetch() calls that write it so; write %q to allow %s", m, u, u)
+				c.warn(fieldMethods, i, m, "is case-sensitive and allows only fetch() calls that write it so; write %q to allow %s", u, u)
 			}
 			if p.methods == nil {
 				p.methods = make(map[string]struct{})
@@ -420,6 +517,10 @@ func (c *compiler) headers(cfg config, p *policy) {
 			if _, dup := p.headers[lower]; !dup {
 				p.headers[lower] = struct{}{}
 				p.headerList = append(p.headerList, lower)
+				if isCORSResponseHeader(h) {
+					c.warn(fieldHeaders, i, h, "is a response header, which the server sends: a script that sets it as a request header "+
+						"is mistaken, and it never makes a response readable; remove it from the script and from the allowed headers")
+				}
 			}
 			p.maxHeaderLen = max(p.maxHeaderLen, len(lower))
 		}
@@ -450,8 +551,22 @@ func (c *compiler) exposed(cfg config, p *policy) {
 			c.refuse(fieldExposed, i, h, "can never be read by scripts, whatever Access-Control-Expose-Headers says: remove it")
 		case !seen[strings.ToLower(h)]:
 			seen[strings.ToLower(h)] = true
-			if isSafelistedResponseHeader(h) {
-				c.warn("exposed header %q is one that scripts can always read: listing it changes nothing", h)
+			switch {
+			case isSafelistedResponseHeader(h):
+				c.warn(fieldExposed, i, h, "is one that scripts can always read: listing it changes nothing")
+			case isCORSResponseHeader(h):
+				c.warn(fieldExposed, i, h, "is a CORS response header, which the browser reads itself: a script that gets the response "+
+					"at all was allowed, and the header tells it nothing more; remove it, and see the CORS headers "+
+					"in the browser's network panel or with caddy cors check")
+			case isRequestOnlyHeader(h) && isForbiddenRequestHeader(h):
+				c.warn(fieldExposed, i, h, "is a request header, which the browser sets and responses do not carry, "+
+					"so scripts have nothing to read: remove it")
+			case isRequestOnlyHeader(h):
+				// Some token APIs do send Authorization in responses, hence
+				// "normally".
+				c.warn(fieldExposed, i, h, "is a request header, which responses do not normally carry, so scripts have nothing to read: "+
+					"to let scripts send it, list it in the allowed headers instead, and remove it from the exposed headers "+
+					"unless your responses carry it too")
 			}
 			names = append(names, h)
 		}

@@ -2,9 +2,15 @@ package cors
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func duration(d time.Duration) *time.Duration { return &d }
@@ -64,11 +70,54 @@ func TestCompileRefuses(t *testing.T) {
 		},
 		{
 			name: "wildcards over a public suffix with credentials",
-			cfg:  config{AllowedOrigins: []string{"https://*.com", "https://*.github.io", "https://*.co.uk"}, AllowCredentials: true},
+			cfg: config{AllowedOrigins: []string{
+				"https://*.com", "https://*.github.io", "https://*.co.uk", "https://*.herokuapp.com:*", "https://*.netlify.app.",
+			}, AllowCredentials: true},
 			want: []string{
-				`allowed_origins: "https://*.com" allows every site under "com", a public suffix under which anyone can register a name; with credentials, list the sites you trust (such as "https://yours.com"), or set allow_public_suffix_wildcards if you accept that risk`,
-				`allowed_origins: "https://*.github.io" allows every site under "github.io", a public suffix`,
-				`allowed_origins: "https://*.co.uk" allows every site under "co.uk", a public suffix`,
+				`allowed_origins: "https://*.com" allows every site under "com", a top-level domain where anyone can register a name, and with credentials any of them could read your users' data: list the sites you trust, such as "https://yours.com" ("*" is refused with credentials too, and allow_public_suffix_wildcards does not cover a top-level domain)`,
+				`allowed_origins: "https://*.github.io" allows every site under "github.io", a public suffix where anyone can publish a page, so with credentials every such page could read your users' data: list the sites you trust, such as "https://yours.github.io", or set allow_public_suffix_wildcards if you accept that risk`,
+				`allowed_origins: "https://*.co.uk" allows every site under "co.uk", a public suffix where anyone can register a name, and with credentials any of them could read your users' data: list the sites you trust, such as "https://yours.co.uk" ("*" is refused with credentials too, and allow_public_suffix_wildcards does not cover a public suffix)`,
+				`allowed_origins: "https://*.herokuapp.com:*" allows every site under "herokuapp.com", a public suffix where anyone can publish a page`,
+				`allowed_origins: "https://*.netlify.app." allows every site under "netlify.app", a public suffix where anyone can publish a page, so with credentials every such page could read your users' data: list the sites you trust, such as "https://yours.netlify.app.", or set`,
+			},
+		},
+		{
+			name: "wildcards over a top-level domain or an ICANN suffix, in any form",
+			cfg: config{AllowedOrigins: []string{
+				"https://*.com", "https://*.co.uk", "https://*.COM:*", "https://*.com:8443", "https://*.com.", "wss://*.ｃｏｍ",
+				"https://*.公司.cn", "https://*.рф", "https://*.ck", "https://*.kawasaki.jp", "https://*.arpa",
+			}},
+			want: []string{
+				`allowed_origins: "https://*.com" allows every site under "com", a top-level domain where anyone can register a name: write "*" if you mean any site, or list the sites you trust, such as "https://yours.com"`,
+				`allowed_origins: "https://*.co.uk" allows every site under "co.uk", a public suffix where anyone can register a name: write "*" if you mean any site, or list the sites you trust, such as "https://yours.co.uk"`,
+				`allowed_origins: "https://*.COM:*" allows every site under "com", a top-level domain where anyone can register a name`,
+				`allowed_origins: "https://*.com:8443" allows every site under "com", a top-level domain where anyone can register a name`,
+				`allowed_origins: "https://*.com." allows every site under "com", a top-level domain where anyone can register a name: write "*" if you mean any site, or list the sites you trust, such as "https://yours.com."`,
+				`allowed_origins: "wss://*.ｃｏｍ" allows every site under "com", a top-level domain where anyone can register a name: write "*" if you mean any site, or list the sites you trust, such as "wss://yours.com"`,
+				`allowed_origins: "https://*.公司.cn" allows every site under "xn--55qx5d.cn", a public suffix where anyone can register a name`,
+				`allowed_origins: "https://*.рф" allows every site under "xn--p1ai", a top-level domain where anyone can register a name`,
+				`allowed_origins: "https://*.ck" allows every site under "ck", a top-level domain where anyone can register a name`,
+				`allowed_origins: "https://*.kawasaki.jp" allows every site under "kawasaki.jp", a public suffix where anyone can register a name`,
+				`allowed_origins: "https://*.arpa" allows every site under "arpa", a top-level domain`,
+			},
+		},
+		{
+			name: "a wildcard over a top-level domain despite the opt-outs",
+			cfg: config{AllowedOrigins: []string{"https://*.com", "http://*.org:*"}, AllowCredentials: true,
+				AllowPublicSuffixWildcards: true, AllowInsecureOrigins: true},
+			want: []string{
+				`allowed_origins: "https://*.com" allows every site under "com", a top-level domain where anyone can register a name, and with credentials`,
+				`allowed_origins: "http://*.org:*" allows every site under "org", a top-level domain where anyone can register a name, and with credentials`,
+			},
+		},
+		{
+			name: "wildcards over a private network's domain with credentials",
+			cfg:  config{AllowedOrigins: []string{"https://*.internal", "https://*.corp:*", "https://*.home.arpa", "https://*.lan."}, AllowCredentials: true},
+			want: []string{
+				`allowed_origins: "https://*.internal" allows every site under "internal", a private network's domain that no public registry serves, where any machine on that network may be able to name itself: with credentials, list the sites you trust, such as "https://yours.internal", or set allow_public_suffix_wildcards if you control every name under it`,
+				`allowed_origins: "https://*.corp:*" allows every site under "corp", a private network's domain`,
+				`allowed_origins: "https://*.home.arpa" allows every site under "home.arpa", a private network's domain`,
+				`allowed_origins: "https://*.lan." allows every site under "lan", a private network's domain that no public registry serves, where any machine on that network may be able to name itself: with credentials, list the sites you trust, such as "https://yours.lan.", or set`,
 			},
 		},
 		{
@@ -218,15 +267,30 @@ func TestCompileAccepts(t *testing.T) {
 		},
 		{
 			name: "allow_public_suffix_wildcards",
-			cfg:  config{AllowCredentials: true, AllowPublicSuffixWildcards: true, AllowedOrigins: []string{"https://*.github.io"}},
+			cfg: config{AllowCredentials: true, AllowPublicSuffixWildcards: true, AllowedOrigins: []string{
+				"https://*.github.io", "https://*.herokuapp.com:*", "https://*.internal", "https://*.home.arpa",
+			}},
 		},
 		{
-			name: "public suffix wildcards without credentials",
-			cfg:  config{AllowedOrigins: []string{"https://*.github.io", "https://*.com"}},
+			name: "private public suffix wildcards without credentials (a warning)",
+			cfg:  config{AllowedOrigins: []string{"https://*.github.io", "https://*.netlify.app"}},
+		},
+		{
+			name: "wildcards over a private network's domain without credentials",
+			cfg: config{AllowedOrigins: []string{
+				"https://*.test", "https://*.corp", "https://*.internal", "https://*.lan", "https://*.local", "https://*.home.arpa", "http://*.intranet:*",
+			}},
 		},
 		{
 			name: "wildcards under a registrable domain with credentials",
-			cfg:  config{AllowCredentials: true, AllowedOrigins: []string{"https://*.example.com", "https://*.example.test", "https://*.app.example.co.uk"}},
+			cfg: config{AllowCredentials: true, AllowedOrigins: []string{
+				"https://*.example.com", "https://*.example.test", "https://*.app.example.co.uk", "https://*.example.com.",
+				"https://*.yours.github.io", "https://*.city.kawasaki.jp", "https://*.printer.home.arpa", "https://*.xn--55qx5d.xn--55qx5d.cn",
+			}},
+		},
+		{
+			name: "wildcards over localhost, with or without a trailing dot",
+			cfg:  config{AllowCredentials: true, AllowedOrigins: []string{"http://*.localhost:*", "https://*.localhost.", "http://localhost.:*"}},
 		},
 		{
 			name: "max_age zero is kept",
@@ -295,25 +359,164 @@ func TestCompileAccepts(t *testing.T) {
 	}
 }
 
+// TestCompileWarnings lists the values that are allowed but probably not
+// meant, with the warning each must log, in order.
 func TestCompileWarnings(t *testing.T) {
-	_, warnings, err := compile(config{
-		AllowedOrigins:       []string{"https://a.example", "HTTPS://A.example:443", "*"},
-		AllowedMethods:       []string{"patch"},
-		AllowedOriginRegexps: []string{`https://.+`},
-		ExposedHeaders:       []string{"X-Request-Id", "content-type"},
-	}, compileOptions{})
+	anyOrigin := []string{"*"}
+	for _, tc := range []struct {
+		name string
+		cfg  config
+		want []string
+	}{
+		{
+			name: "a repeated origin, and * with others",
+			cfg:  config{AllowedOrigins: []string{"https://a.example", "HTTPS://A.example:443", "*"}},
+			want: []string{
+				`allowed_origins: "HTTPS://A.example:443" repeats "https://a.example": it is listed once`,
+				`allowed_origins: "*" is listed with other origins, which it already allows`,
+			},
+		},
+		{
+			name: "a regexp that matches any site, without credentials",
+			cfg:  config{AllowedOriginRegexps: []string{`https://.+`}},
+			want: []string{`allowed_origin_regexps: "https://.+" matches the origins of any site, such as "https://attacker.invalid"`},
+		},
+		{
+			name: "a method fetch() does not upper-case",
+			cfg:  config{AllowedOrigins: anyOrigin, AllowedMethods: []string{"patch"}},
+			want: []string{`allowed_methods: "patch" is case-sensitive and allows only fetch() calls that write it so; write "PATCH" to allow PATCH`},
+		},
+		{
+			name: "an exposed header scripts can always read",
+			cfg:  config{AllowedOrigins: anyOrigin, ExposedHeaders: []string{"X-Request-Id", "content-type"}},
+			want: []string{`exposed_headers: "content-type" is one that scripts can always read: listing it changes nothing`},
+		},
+		{
+			name: "wildcards over a private public suffix without credentials",
+			cfg:  config{AllowedOrigins: []string{"https://*.github.io", "https://*.netlify.app:*", "https://*.herokuapp.com.", "https://*.compute.amazonaws.com"}},
+			want: []string{
+				`allowed_origins: "https://*.github.io" allows every site under "github.io", a public suffix where anyone can publish a page, so every such page can read the responses: list the sites you trust, such as "https://yours.github.io", or set allow_public_suffix_wildcards to silence this warning`,
+				`allowed_origins: "https://*.netlify.app:*" allows every site under "netlify.app", a public suffix where anyone can publish a page, so every such page can read the responses: list the sites you trust, such as "https://yours.netlify.app:*", or set allow_public_suffix_wildcards to silence this warning`,
+				`allowed_origins: "https://*.herokuapp.com." allows every site under "herokuapp.com", a public suffix where anyone can publish a page, so every such page can read the responses: list the sites you trust, such as "https://yours.herokuapp.com.", or set allow_public_suffix_wildcards to silence this warning`,
+				`allowed_origins: "https://*.compute.amazonaws.com" allows every site under "compute.amazonaws.com", a public suffix where anyone can publish a page, so every such page can read the responses: list the sites you trust, such as "https://yours.compute.amazonaws.com", or set allow_public_suffix_wildcards to silence this warning`,
+			},
+		},
+		{
+			name: "no warning once allow_public_suffix_wildcards is set",
+			cfg:  config{AllowedOrigins: []string{"https://*.github.io"}, AllowPublicSuffixWildcards: true},
+		},
+		{
+			name: "no warning for private networks, loopback or registrable domains",
+			cfg: config{AllowedOrigins: []string{
+				"https://*.test", "https://*.corp", "https://*.internal", "https://*.lan", "https://*.local", "https://*.home.arpa",
+				"http://*.localhost:*", "https://*.example.test", "https://*.example.com", "https://*.yours.github.io",
+			}},
+		},
+		{
+			name: "CORS response headers among the allowed request headers",
+			cfg: config{AllowedOrigins: anyOrigin, AllowedHeaders: []string{
+				"Access-Control-Allow-Origin", "access-control-allow-credentials", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+				"Access-Control-Expose-Headers", "Access-Control-Max-Age", "Access-Control-Allow-Private-Network",
+				"ACCESS-CONTROL-ALLOW-ORIGIN", "X-Api-Key", "Authorization", "Access-Control-Foo",
+			}},
+			want: []string{
+				`allowed_headers: "Access-Control-Allow-Origin" is a response header, which the server sends: a script that sets it as a request header is mistaken, and it never makes a response readable; remove it from the script and from the allowed headers`,
+				`allowed_headers: "access-control-allow-credentials" is a response header, which the server sends`,
+				`allowed_headers: "Access-Control-Allow-Methods" is a response header, which the server sends`,
+				`allowed_headers: "Access-Control-Allow-Headers" is a response header, which the server sends`,
+				`allowed_headers: "Access-Control-Expose-Headers" is a response header, which the server sends`,
+				`allowed_headers: "Access-Control-Max-Age" is a response header, which the server sends`,
+				`allowed_headers: "Access-Control-Allow-Private-Network" is a response header, which the server sends`,
+			},
+		},
+		{
+			name: "request headers and CORS response headers among the exposed headers",
+			cfg: config{AllowedOrigins: anyOrigin, ExposedHeaders: []string{
+				"Authorization", "if-none-match", "User-Agent", "Range", "Upgrade-Insecure-Requests", "Sec-CH-UA",
+				"Cookie", "Origin", "Referer", "Sec-Fetch-Mode", "Access-Control-Request-Method",
+				"Access-Control-Allow-Origin", "access-control-max-age", "Access-Control-Expose-Headers",
+				"ETag", "X-Request-Id", "Upgrade", "Accept-Encoding", "Proxy-Authenticate", "Sec-WebSocket-Accept", "Content-Range",
+			}},
+			want: []string{
+				`exposed_headers: "Authorization" is a request header, which responses do not normally carry, so scripts have nothing to read: to let scripts send it, list it in the allowed headers instead, and remove it from the exposed headers unless your responses carry it too`,
+				`exposed_headers: "if-none-match" is a request header, which responses do not normally carry, so scripts have nothing to read: to let scripts send it`,
+				`exposed_headers: "User-Agent" is a request header, which responses do not normally carry`,
+				`exposed_headers: "Range" is a request header, which responses do not normally carry`,
+				`exposed_headers: "Upgrade-Insecure-Requests" is a request header, which responses do not normally carry`,
+				`exposed_headers: "Sec-CH-UA" is a request header, which the browser sets and responses do not carry, so scripts have nothing to read: remove it`,
+				`exposed_headers: "Cookie" is a request header, which the browser sets and responses do not carry, so scripts have nothing to read: remove it`,
+				`exposed_headers: "Origin" is a request header, which the browser sets`,
+				`exposed_headers: "Referer" is a request header, which the browser sets`,
+				`exposed_headers: "Sec-Fetch-Mode" is a request header, which the browser sets`,
+				`exposed_headers: "Access-Control-Request-Method" is a request header, which the browser sets`,
+				`exposed_headers: "Access-Control-Allow-Origin" is a CORS response header, which the browser reads itself: a script that gets the response at all was allowed, and the header tells it nothing more; remove it, and see the CORS headers in the browser's network panel or with caddy cors check`,
+				`exposed_headers: "access-control-max-age" is a CORS response header, which the browser reads itself`,
+				`exposed_headers: "Access-Control-Expose-Headers" is a CORS response header, which the browser reads itself`,
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, warnings, err := compile(tc.cfg, compileOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(warnings) != len(tc.want) {
+				t.Fatalf("got %d warnings, want %d:\n%v", len(warnings), len(tc.want), describeAll(warnings))
+			}
+			for i, w := range warnings {
+				if got := w.describe(w.field); !strings.HasPrefix(got, tc.want[i]) {
+					t.Errorf("warning %d:\n\t%s\nwant it to start with:\n\t%s", i, got, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+// describeAll writes problems or warnings one a line.
+func describeAll(pbs []problem) string {
+	var b strings.Builder
+	for _, pb := range pbs {
+		b.WriteString("\t" + pb.describe(pb.field) + "\n")
+	}
+	return b.String()
+}
+
+// TestLogWarnings checks that each warning is logged at the warn level with
+// its message, the value it came from, and the field and value as fields.
+func TestLogWarnings(t *testing.T) {
+	t.Setenv("CORS_TEST_EXPOSE", "X-Request-Id Authorization")
+	h := &Handler{
+		AllowedOrigins: []string{"https://*.github.io", "*"},
+		ExposedHeaders: []string{"{env.CORS_TEST_EXPOSE}"},
+	}
+	cfg, expanded := h.expandedConfig(caddy.NewReplacer())
+	_, warnings, err := compile(cfg, compileOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{
-		`origin "HTTPS://A.example:443" repeats "https://a.example": it is listed once`,
-		`allowed_origins holds "*" with other origins, which "*" already allows`,
-		`origin regexp "https://.+" matches the origins of any site, such as "https://attacker.invalid"`,
-		`method "patch" is case-sensitive and allows only fetch() calls that write it so; write "PATCH" to allow PATCH`,
-		`exposed header "content-type" is one that scripts can always read: listing it changes nothing`,
+	core, logs := observer.New(zapcore.InfoLevel)
+	h.logger = zap.New(core)
+	h.logWarnings(warnings, expanded)
+	type entry struct {
+		msg    string
+		fields map[string]any
 	}
-	if strings.Join(warnings, "\n") != strings.Join(want, "\n") {
-		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(want, "\n"))
+	want := []entry{
+		{`allowed_origins: "https://*.github.io" allows every site under "github.io", a public suffix where anyone can publish a page, so every such page can read the responses: list the sites you trust, such as "https://yours.github.io", or set allow_public_suffix_wildcards to silence this warning`,
+			map[string]any{"field": "allowed_origins", "value": "https://*.github.io"}},
+		{`allowed_origins: "*" is listed with other origins, which it already allows`,
+			map[string]any{"field": "allowed_origins", "value": "*"}},
+		{`exposed_headers: "Authorization" (from "{env.CORS_TEST_EXPOSE}") is a request header, which responses do not normally carry, so scripts have nothing to read: to let scripts send it, list it in the allowed headers instead, and remove it from the exposed headers unless your responses carry it too`,
+			map[string]any{"field": "exposed_headers", "value": "Authorization"}},
+	}
+	got := logs.All()
+	if len(got) != len(want) {
+		t.Fatalf("logged %d entries, want %d: %v", len(got), len(want), got)
+	}
+	for i, e := range got {
+		if e.Level != zapcore.WarnLevel || e.Message != want[i].msg || !maps.Equal(e.ContextMap(), want[i].fields) {
+			t.Errorf("entry %d: %v %q %v\nwant: warn %q %v", i, e.Level, e.Message, e.ContextMap(), want[i].msg, want[i].fields)
+		}
 	}
 }
 

@@ -352,6 +352,84 @@ func isForbiddenResponseHeader(name string) bool {
 	return strings.EqualFold(name, "Set-Cookie") || strings.EqualFold(name, "Set-Cookie2")
 }
 
+// corsResponseHeaderNames are the response headers of the CORS protocol, which
+// the server sends and the browser reads to decide whether a script may
+// read the response, in canonical form.
+// https://fetch.spec.whatwg.org/#http-responses
+// https://wicg.github.io/private-network-access/#headers
+var corsResponseHeaderNames = [...]string{
+	headerAllowOrigin, headerAllowCredentials, headerAllowMethods, headerAllowHeaders,
+	headerAllowPrivateNetwork, headerExposeHeaders, headerMaxAge,
+}
+
+// isCORSResponseHeader reports whether name, in any letter case, is a
+// response header of the CORS protocol.
+func isCORSResponseHeader(name string) bool {
+	for _, h := range corsResponseHeaderNames {
+		if strings.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestOnlyHeaders are the headers that only requests carry, in lower
+// case: a response never has them, so exposing one gives scripts nothing
+// to read. Names starting with "sec-fetch-" (Fetch Metadata) or "sec-ch-"
+// (client hints) are request-only too; other "sec-" and "proxy-" names are
+// not all (Sec-WebSocket-Accept and Proxy-Authenticate are response
+// headers). Upgrade and Accept-Encoding are left out: a 101 carries the
+// one, a 415 may carry the other.
+var requestOnlyHeaders = map[string]struct{}{
+	// RFC 9110: the request header fields of sections 7.2 (Host), 7.6.2
+	// (Max-Forwards), 10.1 (request context), 11.6.2 and 11.7.2
+	// (credentials), 12.5 (content negotiation), 13.1 (preconditions) and
+	// 14.2 (Range).
+	// https://www.rfc-editor.org/rfc/rfc9110#section-10.1
+	"accept":              {},
+	"accept-charset":      {},
+	"accept-language":     {},
+	"authorization":       {},
+	"expect":              {},
+	"from":                {},
+	"host":                {},
+	"if-match":            {},
+	"if-modified-since":   {},
+	"if-none-match":       {},
+	"if-range":            {},
+	"if-unmodified-since": {},
+	"max-forwards":        {},
+	"proxy-authorization": {},
+	"range":               {},
+	"referer":             {},
+	"te":                  {},
+	"user-agent":          {},
+	// RFC 6265, section 5.4.
+	// https://www.rfc-editor.org/rfc/rfc6265#section-5.4
+	"cookie": {},
+	// The Fetch standard's request headers, and the preflight's (and
+	// Private Network Access's).
+	// https://fetch.spec.whatwg.org/#http-requests
+	"origin":                                 {},
+	"access-control-request-headers":         {},
+	"access-control-request-method":          {},
+	"access-control-request-private-network": {},
+	// https://w3c.github.io/webappsec-upgrade-insecure-requests/
+	"upgrade-insecure-requests": {},
+}
+
+// isRequestOnlyHeader reports whether only requests carry the header name,
+// in any letter case.
+func isRequestOnlyHeader(name string) bool {
+	name = strings.ToLower(name)
+	if _, ok := requestOnlyHeaders[name]; ok {
+		return true
+	}
+	// https://w3c.github.io/webappsec-fetch-metadata/
+	// https://www.rfc-editor.org/rfc/rfc8942
+	return strings.HasPrefix(name, "sec-fetch-") || strings.HasPrefix(name, "sec-ch-")
+}
+
 // nonWildcardRequestHeader is the one request header that a "*" in
 // Access-Control-Allow-Headers never covers; it must be listed by name.
 // https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name

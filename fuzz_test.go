@@ -49,7 +49,7 @@ func FuzzParseOriginPattern(f *testing.F) {
 				t.Fatalf("%q normalises to %q, which holds %q", s, norm, c)
 			}
 		}
-		if o.host[0] != '[' && len(o.host) > 253 {
+		if o.host[0] != '[' && len(strings.TrimSuffix(o.host, ".")) > 253 {
 			t.Fatalf("%q normalises to a host of %d bytes", s, len(o.host))
 		}
 		if isASCII(s) {

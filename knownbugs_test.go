@@ -199,12 +199,23 @@ func TestHTTPOriginsAreNotTrustedForHTTPS(t *testing.T) {
 		[]string{"http://app.example.com", "http://a.example.org", "ws://app.example.com", "wss://app.example.com"})
 }
 
-// A wildcard over a public suffix trusts sites that anyone can register;
-// with credentials it is refused. A wildcard over one's own domain never
-// admits the domain itself, so a takeover is limited to what was listed.
+// A wildcard over a public suffix trusts sites that anyone can register. A
+// top-level domain or another ICANN suffix is refused with or without
+// credentials, whatever the opt-outs say, and in any form (letter case,
+// port, trailing dot, Unicode); a privately run suffix is refused with
+// credentials. A wildcard over one's own domain never admits the domain
+// itself, so a takeover is limited to what was listed.
 func TestWildcardsOverPublicSuffixes(t *testing.T) {
-	for _, o := range []string{"https://*.com", "https://*.github.io", "https://*.co.uk", "https://*.herokuapp.com"} {
-		wantRefused(t, config{AllowedOrigins: []string{o}, AllowCredentials: true}, "a public suffix under which anyone can register a name")
+	for _, o := range []string{"https://*.com", "https://*.co.uk", "https://*.COM:*", "https://*.com.", "https://*.公司.cn", "https://*.ck"} {
+		for _, cfg := range []config{
+			{AllowedOrigins: []string{o}},
+			{AllowedOrigins: []string{o}, AllowCredentials: true, AllowPublicSuffixWildcards: true},
+		} {
+			wantRefused(t, cfg, "where anyone can register a name")
+		}
+	}
+	for _, o := range []string{"https://*.github.io", "https://*.herokuapp.com", "https://*.netlify.app:*"} {
+		wantRefused(t, config{AllowedOrigins: []string{o}, AllowCredentials: true}, "a public suffix where anyone can publish a page")
 	}
 	checkOrigins(t, credentialed, []string{"https://a.example.org"}, []string{"https://example.org", "https://a.example.org.evil"})
 }

@@ -60,8 +60,16 @@ type Handler struct {
 	//
 	// Origins are normalised as browsers send them (lower case, punycode for
 	// international names, no default port) and a request's Origin must
-	// then match byte for byte. "null" can never be listed: any sandboxed
-	// page can send it.
+	// then match byte for byte. A host may end with a dot, as the host of a
+	// page at https://example.com./ does: "https://example.com." is
+	// another origin than "https://example.com", and each allows only
+	// itself. "null" can never be listed: any sandboxed page can send it.
+	//
+	// A pattern over a top-level domain or another public suffix where
+	// anyone can register a name ("https://*.com", "https://*.co.uk") is
+	// refused; one over a privately run suffix ("https://*.github.io") is
+	// logged as a warning, and refused with allow_credentials (see
+	// allow_public_suffix_wildcards).
 	//
 	// Global placeholders such as {env.CORS_ORIGINS} or {file.origins.txt}
 	// are expanded when the configuration loads; a value that held a
@@ -143,9 +151,18 @@ type Handler struct {
 	// 127.0.0.0/8 and [::1] never need this.
 	AllowInsecureOrigins bool `json:"allow_insecure_origins,omitempty"`
 
-	// Allow patterns over a public suffix, such as "https://*.github.io",
-	// together with allow_credentials. They are refused by default, since
-	// anyone can register a site under a public suffix.
+	// Allow, together with allow_credentials, patterns over a privately run
+	// public suffix where anyone can publish a page (the private section of
+	// the Public Suffix List: "https://*.github.io",
+	// "https://*.herokuapp.com") and over a private network's domain that no
+	// public registry serves, where the network's machines may name
+	// themselves ("https://*.internal", "https://*.lan",
+	// "https://*.home.arpa"). Both are refused with credentials by default;
+	// without credentials, the first are logged as a warning, which this
+	// silences. Patterns over a top-level domain or another ICANN public
+	// suffix ("https://*.com", "https://*.co.uk") are refused whatever this
+	// says: write "*" for any site (not with credentials), or list the
+	// sites you trust.
 	AllowPublicSuffixWildcards bool `json:"allow_public_suffix_wildcards,omitempty"`
 
 	policy  *policy
@@ -224,9 +241,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.second = new(secondHandler)
 	cfg, expanded := h.expandedConfig(caddy.NewReplacer())
 	p, warnings, err := compile(cfg, compileOptions{})
-	for _, w := range warnings {
-		h.logger.Warn(w)
-	}
+	h.logWarnings(warnings, expanded)
 	var problems []problem
 	if err != nil {
 		problems = err.(*policyError).problems
@@ -252,6 +267,22 @@ func summarize(cfg config) string {
 		s += "; origin regexps: " + strings.Join(cfg.AllowedOriginRegexps, " ")
 	}
 	return s
+}
+
+// logWarnings logs each warning of the policy, its message naming the field
+// and the value as a problem's does, and the two again as fields of the
+// log entry.
+func (h *Handler) logWarnings(warnings []problem, expanded expansion) {
+	for _, w := range warnings {
+		fields := []zap.Field{zap.String("field", w.field)}
+		if w.index >= 0 {
+			if from := expanded.from[w.field]; w.index < len(from) {
+				w.from = from[w.index]
+			}
+			fields = append(fields, zap.String("value", w.value))
+		}
+		h.logger.Warn(w.describe(w.field), fields...)
+	}
 }
 
 // Validate reports every problem of the policy.

@@ -21,8 +21,9 @@ import (
 // https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin
 
 // maxHostPortLen bounds the host and port part of an origin that a pattern or
-// a regexp can allow: a DNS name is at most 253 bytes, and ":65535" adds 6.
-const maxHostPortLen = 253 + 6
+// a regexp can allow: a DNS name is at most 253 bytes, a trailing dot adds
+// one, and ":65535" adds 6.
+const maxHostPortLen = 253 + 1 + 6
 
 // originPattern is one entry of allowed_origins other than "*": an exact
 // origin, or a pattern that allows the subdomains of a domain ("*." in front
@@ -52,9 +53,12 @@ func (o originPattern) isPattern() bool { return o.subdomains || o.port == "*" }
 
 // isLoopback reports whether every origin o allows is served from this
 // machine: localhost and its subdomains, 127.0.0.0/8 and [::1]. Such origins
-// are not exposed to a network attacker even over plain http.
+// are not exposed to a network attacker even over plain http. A trailing dot
+// changes nothing, as in the Secure Contexts standard.
+// https://w3c.github.io/webappsec-secure-contexts/#is-origin-trustworthy
 func (o originPattern) isLoopback() bool {
-	if o.host == "localhost" || strings.HasSuffix(o.host, ".localhost") || o.host == "[::1]" {
+	host := strings.TrimSuffix(o.host, ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || host == "[::1]" {
 		return true
 	}
 	if o.subdomains {
@@ -228,6 +232,14 @@ var hostProfile = idna.New(
 // normalizeHost returns host in the form browsers serialise it: a DNS name
 // in lower-case ASCII, an IPv4 address in dotted decimal, an IPv6 address
 // compressed in brackets.
+//
+// A DNS name may end with a dot, the root of the DNS: a page at
+// https://example.com./ has the origin "https://example.com.", which
+// browsers keep apart from "https://example.com" (another host as far as
+// the URL standard goes, with its own cookies and storage). An IPv4 address
+// loses its trailing dot, since the URL standard reads "127.0.0.1." as the
+// address 127.0.0.1.
+// https://url.spec.whatwg.org/#concept-host-parser
 func normalizeHost(host string) (string, error) {
 	if host[0] == '[' {
 		a, err := netip.ParseAddr(host[1 : len(host)-1])
@@ -251,14 +263,11 @@ func normalizeHost(host string) (string, error) {
 		return "", fmt.Errorf("has an invalid international host name %q: %v", host, err)
 	}
 	if endsInNumber(ascii) {
-		a, err := netip.ParseAddr(ascii)
+		a, err := netip.ParseAddr(strings.TrimSuffix(ascii, "."))
 		if err != nil || !a.Is4() {
 			return "", fmt.Errorf(`has a host %q that browsers read as an IPv4 address: write it in dotted-decimal form, such as "192.0.2.10"`, host)
 		}
 		return a.String(), nil
-	}
-	if strings.HasSuffix(ascii, ".") {
-		return "", fmt.Errorf("has a host that ends with a dot: write %q", strings.TrimSuffix(ascii, "."))
 	}
 	if !isDNSName(ascii) {
 		return "", fmt.Errorf("has an invalid host %q: a host name is made of labels of letters, digits, - and _, separated by dots", host)
@@ -267,9 +276,11 @@ func normalizeHost(host string) (string, error) {
 }
 
 // endsInNumber reports whether the URL standard parses host as an IPv4
-// address: its last label is a decimal number, or hexadecimal after "0x".
+// address: its last label, after one trailing dot is set aside, is a
+// decimal number, or hexadecimal after "0x".
 // https://url.spec.whatwg.org/#ends-in-a-number-checker
 func endsInNumber(host string) bool {
+	host = strings.TrimSuffix(host, ".")
 	last := host[strings.LastIndexByte(host, '.')+1:]
 	if last == "" {
 		return false
@@ -292,8 +303,10 @@ func endsInNumber(host string) bool {
 
 // isDNSName reports whether host is a lower-case ASCII host name as browsers
 // serialise it: at most 253 bytes of non-empty labels of at most 63 bytes,
-// made of lower-case letters, digits, "-" and "_".
+// made of lower-case letters, digits, "-" and "_", and maybe a trailing dot
+// (the empty label of the DNS root), which is not counted.
 func isDNSName(host string) bool {
+	host = strings.TrimSuffix(host, ".")
 	if host == "" || len(host) > 253 {
 		return false
 	}

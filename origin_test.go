@@ -32,6 +32,20 @@ func TestParseOriginPatternNormalises(t *testing.T) {
 		{"http://localhost:*", "http://localhost:*"},
 		{"http://*.localhost:*", "http://*.localhost:*"},
 		{"http://[::1]:*", "http://[::1]:*"},
+		// A trailing dot makes another origin, normalised like any other.
+		{"https://example.com.", "https://example.com."},
+		{"HTTPS://Example.COM.:443", "https://example.com."},
+		{"https://example.com.:8443", "https://example.com.:8443"},
+		{"https://élève.example.", "https://xn--lve-6lad.example."},
+		{"https://élève.example。", "https://xn--lve-6lad.example."},
+		{"http://localhost.:*", "http://localhost.:*"},
+		{"https://*.example.com.", "https://*.example.com."},
+		{"https://*.Example.com.:*", "https://*.example.com.:*"},
+		// The URL standard reads an IPv4 address with a trailing dot as the
+		// address, which serialises without it.
+		{"http://127.0.0.1.", "http://127.0.0.1"},
+		{"http://192.0.2.10.:8080", "http://192.0.2.10:8080"},
+		{"https://" + strings.Repeat("a.", 126) + "a.", "https://" + strings.Repeat("a.", 126) + "a."},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			o, err := parseOriginPattern(tc.in)
@@ -87,7 +101,14 @@ func TestParseOriginPatternRefuses(t *testing.T) {
 		{"https://a..example.com", `has an invalid host`},
 		{"https://.example.com", `has an invalid host`},
 		{"https://exa$mple.com", `has an invalid host`},
-		{"https://example.com.", `has a host that ends with a dot: write "example.com"`},
+		{"https://example.com..", `has an invalid host "example.com.."`},
+		{"https://.", `has an invalid host "."`},
+		{"https://*..", `has an invalid host "."`},
+		{"https://*.example..com.", `has an invalid host`},
+		{"https://" + strings.Repeat("a.", 127) + "a.", `has an invalid host`},
+		{"http://127.0.0.1..", `has an invalid host "127.0.0.1.."`},
+		{"http://127.1.", `browsers read as an IPv4 address`},
+		{"https://*.127.0.0.1.", `in front of an IP address`},
 		{"https://" + strings.Repeat("a", 64) + ".com", `has an invalid host`},
 		{"https://xn--zz.example", `has an invalid international host name`},
 		{"http://127.1", `browsers read as an IPv4 address`},
@@ -127,6 +148,11 @@ func TestOriginPatternIsLoopback(t *testing.T) {
 		"http://127.0.0.1":        true,
 		"http://127.8.9.10:*":     true,
 		"http://[::1]:8080":       true,
+		"http://localhost.":       true,
+		"http://app.localhost.:*": true,
+		"http://*.localhost.":     true,
+		"http://127.0.0.1.":       true,
+		"http://localhost.com.":   false,
 		"http://localhost.com":    false,
 		"http://mylocalhost":      false,
 		"http://128.0.0.1":        false,
@@ -241,6 +267,41 @@ func TestOriginSetContains(t *testing.T) {
 			},
 		},
 		{
+			name:    "a trailing dot makes another origin",
+			origins: []string{"https://example.com.", "https://app.example.org"},
+			allow:   []string{"https://example.com.", "https://app.example.org"},
+			deny: []string{
+				"https://example.com", "https://app.example.org.", "https://example.com..", "https://Example.com.",
+				"https://example.com.:443", "https://a.example.com.",
+			},
+		},
+		{
+			name:    "a subdomain pattern with a trailing dot",
+			origins: []string{"https://*.example.com.", "https://*.example.org", "http://localhost.:*"},
+			allow:   []string{"https://a.example.com.", "https://a.b.example.com.", "https://a.example.org", "http://localhost.", "http://localhost.:3000"},
+			deny: []string{
+				"https://a.example.com", "https://example.com.", "https://.example.com.", "https://a..example.com.", "https://a.example.com..",
+				"https://a.example.org.", "https://example.org.", "http://localhost", "http://localhost:3000", "http://a.localhost.:3000",
+			},
+		},
+		{
+			name:    "a subdomain pattern with a trailing dot and a port",
+			origins: []string{"https://*.example.com.:8443", "https://*.example.net.:*"},
+			allow:   []string{"https://a.example.com.:8443", "https://a.example.net.", "https://a.example.net.:1"},
+			deny:    []string{"https://a.example.com.", "https://a.example.com:8443", "https://a.example.net", "https://a.example.net:1"},
+		},
+		{
+			name:    "an IPv4 address with a trailing dot is the address",
+			origins: []string{"http://127.0.0.1.:8080"},
+			allow:   []string{"http://127.0.0.1:8080"},
+			deny:    []string{"http://127.0.0.1.:8080"},
+		},
+		{
+			name:    "a trailing dot adds one byte to the longest host",
+			origins: []string{"https://*.example.org."},
+			allow:   []string{"https://" + strings.Repeat("a.", 121) + "example.org."},
+		},
+		{
 			name:    "origins longer than any allowed one are refused unparsed",
 			origins: []string{"https://example.com", "https://*.example.org"},
 			allow:   []string{"https://" + strings.Repeat("a.", 120) + "example.org"},
@@ -282,4 +343,40 @@ func TestSerializeIPv6(t *testing.T) {
 			t.Errorf("[%s] serialises as %s, want [%s]", tc.in, got, tc.want)
 		}
 	}
+}
+
+// TestCheckTrailingDotOrigin checks that "caddy cors check" takes an origin
+// with a trailing dot, normalised, sends it as it is, and holds it apart
+// from the origin without the dot.
+func TestCheckTrailingDotOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		name, acao string
+		verdict    verdict
+	}{
+		{"answered with the dotted origin", "https://app.example.", verdictAllowed},
+		{"answered with the undotted origin", "https://app.example", verdictBlocked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newCraftedServer(t, refuseAll, craftedAnswer{headers: hp("Access-Control-Allow-Origin: "+tc.acao, "Vary: Origin")})
+			rep, _ := runCheckJSON(t, []string{srv.URL + "/r", "--origin", "HTTPS://App.Example.:443"})
+			if rep.Origin != "https://app.example." || rep.Verdict != tc.verdict {
+				t.Errorf("origin %q, verdict %q (%s); want https://app.example. and %q", rep.Origin, rep.Verdict, rep.Message, tc.verdict)
+			}
+			if got := srv.received(); len(got) != 1 || got[0].Header.Get("Origin") != "https://app.example." {
+				t.Errorf("the server got %d requests, want one from Origin https://app.example.", len(got))
+			}
+		})
+	}
+}
+
+// TestTrailingDotOrigins sends actual requests and preflights: a page at
+// https://example.com./ sends "Origin: https://example.com.", another
+// origin than https://example.com, and each is allowed only where listed.
+func TestTrailingDotOrigins(t *testing.T) {
+	checkOrigins(t, `{"allowed_origins": ["https://Example.com.", "https://*.example.org."], "allow_credentials": true}`,
+		[]string{"https://example.com.", "https://a.example.org."},
+		[]string{"https://example.com", "https://a.example.org", "https://example.org.", "https://example.com..", "https://a.example.com."})
+	checkOrigins(t, `{"allowed_origins": ["https://example.com", "https://*.example.org"], "allow_credentials": true}`,
+		[]string{"https://example.com", "https://a.example.org"},
+		[]string{"https://example.com.", "https://a.example.org.", "https://a.example.org.."})
 }

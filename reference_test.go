@@ -68,7 +68,7 @@ func refMatches(p originPattern, o refOrigin) bool {
 		return o.host == p.host
 	}
 	sub, ok := strings.CutSuffix(o.host, "."+p.host)
-	if !ok || len(o.host) > 253 {
+	if !ok || len(strings.TrimSuffix(o.host, ".")) > 253 { // a trailing dot is the DNS root, not counted
 		return false
 	}
 	for _, label := range strings.Split(sub, ".") {
