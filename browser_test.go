@@ -507,8 +507,15 @@ func (b *browser) run(page, url string, f fetchCall) (scriptSaw, error) {
 // -v); TestBrowser sets it.
 var browserSummary string
 
+// TestMain holds Caddy's logs back while the tests run and shows them if a
+// test failed (caddylogs_test.go), and prints browserSummary last.
 func TestMain(m *testing.M) {
+	if os.Getenv(logKeeperEnv) != "" {
+		runLogKeeper()
+	}
+	release := holdCaddyLogs()
 	code := m.Run()
+	release(code != 0)
 	if browserSummary != "" {
 		fmt.Println(browserSummary)
 	}
