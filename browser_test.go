@@ -391,6 +391,23 @@ func startBrowser(t *testing.T, trustedKeys []string) *browser {
 	return b
 }
 
+// awaitCertificate waits until the test Caddy, which issues the
+// certificates of its sites in the background once a configuration is
+// loaded, completes a TLS handshake for host on port, and returns that
+// connection.
+func awaitCertificate(t *testing.T, host, port string) *tls.Conn {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		conn, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{ServerName: host, InsecureSkipVerify: true}) //nolint:gosec // the test CA
+		if err == nil {
+			return conn
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no certificate for %s:%s: %v", host, port, err)
+		}
+	}
+}
+
 // certificateKeys waits until every HTTPS site of the test configuration
 // has its certificate (Caddy's local CA issues them in the background after
 // a load), and returns the SPKI fingerprints (base64 of SHA-256) of the
@@ -404,17 +421,7 @@ func certificateKeys(t *testing.T) []string {
 		if !ok || !strings.HasPrefix(site, "https://") {
 			continue
 		}
-		var conn *tls.Conn
-		var err error
-		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			conn, err = tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{ServerName: host, InsecureSkipVerify: true})
-			if err == nil || time.Now().After(deadline) {
-				break
-			}
-		}
-		if err != nil {
-			t.Fatalf("no certificate for %s: %v", site, err)
-		}
+		conn := awaitCertificate(t, host, port)
 		for _, c := range conn.ConnectionState().PeerCertificates {
 			sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
 			if k := base64.StdEncoding.EncodeToString(sum[:]); !slices.Contains(keys, k) {

@@ -171,6 +171,7 @@ func clientFor(proto string) *http.Client {
 func TestIntegrationVaryOnce(t *testing.T) {
 	tester := caddytest.NewTester(t)
 	tester.InitServer(testGlobalOptions("servers :9080 {\n\tprotocols h1 h2c\n}")+varySites, "caddyfile")
+	awaitCertificate(t, "localhost", "9443").Close()
 
 	allowed := func(vary string) map[string]string {
 		return map[string]string{"Access-Control-Allow-Origin": "https://app.example.com", "Vary": vary}
