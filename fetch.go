@@ -352,20 +352,14 @@ func isForbiddenResponseHeader(name string) bool {
 	return strings.EqualFold(name, "Set-Cookie") || strings.EqualFold(name, "Set-Cookie2")
 }
 
-// corsResponseHeaderNames are the response headers of the CORS protocol, which
-// the server sends and the browser reads to decide whether a script may
-// read the response, in canonical form.
+// isCORSResponseHeader reports whether name, in any letter case, is a
+// response header of the CORS protocol, which the server sends and the
+// browser reads to decide whether a script may read the response: the
+// headers the handler owns.
 // https://fetch.spec.whatwg.org/#http-responses
 // https://wicg.github.io/private-network-access/#headers
-var corsResponseHeaderNames = [...]string{
-	headerAllowOrigin, headerAllowCredentials, headerAllowMethods, headerAllowHeaders,
-	headerAllowPrivateNetwork, headerExposeHeaders, headerMaxAge,
-}
-
-// isCORSResponseHeader reports whether name, in any letter case, is a
-// response header of the CORS protocol.
 func isCORSResponseHeader(name string) bool {
-	for _, h := range corsResponseHeaderNames {
+	for _, h := range ownedNames {
 		if strings.EqualFold(name, h) {
 			return true
 		}
