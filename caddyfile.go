@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 )
@@ -155,18 +154,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&s) {
 				return d.ArgErr()
 			}
-			dur, err := caddy.ParseDuration(s)
+			dur, err := parseMaxAge(s, false)
 			if err != nil {
-				// A number without a unit was most likely meant as seconds.
-				n, nerr := strconv.ParseInt(s, 10, 64)
-				switch {
-				case nerr != nil:
-					return d.Errf("max_age %q is not a duration: write one such as 10m, 2h or 0: %v", s, err)
-				case n < 0:
-					return d.Errf("max_age: %s %s", s, negativeMaxAge(false))
-				default:
-					return d.Errf("max_age: %s has no unit: %s", s, unitlessMaxAge(n, false))
-				}
+				return d.Errf("max_age: %v", err)
 			}
 			maxAge := MaxAge(dur)
 			h.MaxAge = &maxAge

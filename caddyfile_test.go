@@ -109,7 +109,7 @@ func TestUnmarshalCaddyfileRefuses(t *testing.T) {
 		{"methods without a value", "cors * {\n\tmethods\n}", `wrong argument count`},
 		{"credentials with a bad value", "cors https://a.example {\n\tcredentials yes\n}", `credentials takes true, false or nothing (true), not "yes", at Testfile:2`},
 		{"credentials with two values", "cors https://a.example {\n\tcredentials true false\n}", `credentials takes true, false or nothing (true), not "false"`},
-		{"max_age not a duration", "cors https://a.example {\n\tmax_age soon\n}", `max_age "soon" is not a duration: write one such as 10m, 2h or 0`},
+		{"max_age not a duration", "cors https://a.example {\n\tmax_age soon\n}", `max_age: soon is not a duration (time: invalid duration "soon"): write a duration with a unit, such as 10m, 2h or 0s`},
 		{"max_age with two values", "cors https://a.example {\n\tmax_age 1m 2m\n}", `wrong argument count`},
 		{"preflight_status not a number", "cors https://a.example {\n\tpreflight_status ok\n}", `preflight_status "ok" is not a status code`},
 		{"preflight_status 0", "cors https://a.example {\n\tpreflight_status 0\n}", `preflight_status 0 is not a success: write 204 (the default) or 200`},
@@ -158,7 +158,7 @@ func TestUnmarshalCaddyfileMaxAge(t *testing.T) {
 		{"1.5s", `max_age: 1.5s is not a whole number of seconds, the unit of Access-Control-Max-Age: write 1s`},
 		{"1500ms", `max_age: 1.5s is not a whole number of seconds, the unit of Access-Control-Max-Age: write 1s`},
 		{"90m30.5s", `max_age: 1h30m30.5s is not a whole number of seconds, the unit of Access-Control-Max-Age: write 1h30m30s`},
-		{"soon", `max_age "soon" is not a duration: write one such as 10m, 2h or 0: time: invalid duration "soon"`},
+		{"soon", `max_age: soon is not a duration (time: invalid duration "soon"): write a duration with a unit, such as 10m, 2h or 0s`},
 	} {
 		t.Run(tc.value, func(t *testing.T) {
 			var h Handler

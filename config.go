@@ -211,6 +211,17 @@ func compile(cfg config, opts compileOptions) (*policy, []problem, error) {
 	return p, c.warnings, nil
 }
 
+// jsonDurationForms says how JSON writes a duration.
+const jsonDurationForms = "a JSON duration is an integer number of nanoseconds or a string with a unit"
+
+// maxAgeFix says how to write a max_age, in JSON or else in a Caddyfile.
+func maxAgeFix(inJSON bool) string {
+	if inJSON {
+		return `write a string with a unit, such as "10m", "2h" or "0s", or an integer number of nanoseconds`
+	}
+	return "write a duration with a unit, such as 10m, 2h or 0s"
+}
+
 // tooLongMaxAge says why a max_age over maxMaxAge is refused.
 const tooLongMaxAge = "longer than any browser caches a preflight (Firefox: 24h, Chromium: 2h)"
 

@@ -189,41 +189,54 @@ type MaxAge caddy.Duration
 // the field's name what it cannot read, what was meant as seconds, and
 // negative numbers.
 func (m *MaxAge) UnmarshalJSON(b []byte) error {
-	const (
-		forms = "a JSON duration is an integer number of nanoseconds or a string with a unit"
-		fix   = `write a string with a unit, such as "10m", "2h" or "0s", or an integer number of nanoseconds`
-	)
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		d, err := caddy.ParseDuration(s)
-		if err == nil {
-			*m = MaxAge(d)
-			return nil
+		d, err := parseMaxAge(s, true)
+		if err != nil {
+			return fmt.Errorf("%s: %w", fieldMaxAge, err)
 		}
-		n, nerr := strconv.ParseInt(s, 10, 64)
-		switch {
-		case nerr != nil:
-			return fmt.Errorf("%s: %s is not a duration (%v): %s", fieldMaxAge, quote(s), err, fix)
-		case n < 0:
-			return fmt.Errorf("%s: %s %s", fieldMaxAge, quote(s), negativeMaxAge(true))
-		default:
-			return fmt.Errorf("%s: %s has no unit: %s; %s", fieldMaxAge, quote(s), forms, unitlessMaxAge(n, true))
-		}
+		*m = MaxAge(d)
+		return nil
 	}
 	n, err := strconv.ParseInt(string(b), 10, 64)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%s: %s is not a duration: %s", fieldMaxAge, b, fix)
+		return fmt.Errorf("%s: %s is not a duration: %s", fieldMaxAge, b, maxAgeFix(true))
 	case n < 0:
 		return fmt.Errorf("%s: %d %s", fieldMaxAge, n, negativeMaxAge(true))
 	case n > 0 && n < int64(time.Second):
-		return fmt.Errorf("%s: %d is read as %s: %s; %s", fieldMaxAge, n, plural(n, "nanosecond"), forms, unitlessMaxAge(n, true))
+		return fmt.Errorf("%s: %d is read as %s: %s; %s", fieldMaxAge, n, plural(n, "nanosecond"), jsonDurationForms, unitlessMaxAge(n, true))
 	}
 	*m = MaxAge(n)
 	return nil
+}
+
+// parseMaxAge reads a max_age written as text, a Caddyfile argument or a
+// JSON string: a Caddy duration. A number without a unit, most likely meant
+// as seconds (the unit of Access-Control-Max-Age), is refused with what to
+// write instead, in JSON or else in a Caddyfile; so is a negative one.
+func parseMaxAge(s string, inJSON bool) (time.Duration, error) {
+	d, err := caddy.ParseDuration(s)
+	if err == nil {
+		return d, nil
+	}
+	shown := s
+	if inJSON {
+		shown = quote(s)
+	}
+	n, nerr := strconv.ParseInt(s, 10, 64)
+	switch {
+	case nerr != nil:
+		return 0, fmt.Errorf("%s is not a duration (%v): %s", shown, err, maxAgeFix(inJSON))
+	case n < 0:
+		return 0, fmt.Errorf("%s %s", shown, negativeMaxAge(inJSON))
+	case inJSON:
+		return 0, fmt.Errorf("%s has no unit: %s; %s", shown, jsonDurationForms, unitlessMaxAge(n, true))
+	}
+	return 0, fmt.Errorf("%s has no unit: %s", shown, unitlessMaxAge(n, false))
 }
 
 // CaddyModule returns the Caddy module information.
