@@ -91,6 +91,7 @@ var subdirectives = map[string]string{
 //		private_network
 //		allow_insecure_origins
 //		allow_public_suffix_wildcards
+//		cross_origin_protection
 //	}
 //
 // The list subdirectives may be repeated and add up; the others take the
@@ -184,6 +185,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = flag(&h.AllowInsecureOrigins)
 		case "allow_public_suffix_wildcards":
 			err = flag(&h.AllowPublicSuffixWildcards)
+		case "cross_origin_protection":
+			err = flag(&h.CrossOriginProtection)
 		default:
 			return d.Errf("unknown cors subdirective %q: %s", sub, suggestSubdirective(sub))
 		}
@@ -241,7 +244,7 @@ func matcherWithoutOrigins(matcher string, credentials bool) string {
 // subdirectiveNames are the cors subdirectives, in the order of the docs.
 var subdirectiveNames = []string{
 	"origins", "origin_regexp", "methods", "headers", "expose", "credentials", "max_age", "preflight_status",
-	"passthrough", "private_network", "allow_insecure_origins", "allow_public_suffix_wildcards",
+	"passthrough", "private_network", "allow_insecure_origins", "allow_public_suffix_wildcards", "cross_origin_protection",
 }
 
 // jsonNames pairs the JSON names of the fields that the Caddyfile names

@@ -74,6 +74,11 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			want:  Handler{AllowedOrigins: []string{"https://a.example"}, MaxAge: &zero},
 		},
 		{
+			name:  "cross_origin_protection",
+			input: "cors https://a.example {\n\tcross_origin_protection\n}",
+			want:  Handler{AllowedOrigins: []string{"https://a.example"}, CrossOriginProtection: true},
+		},
+		{
 			name:  "placeholders are kept for Provision",
 			input: "cors {env.CORS_ORIGINS} {\n origin_regexp {env.RE}\n credentials\n}",
 			want:  Handler{AllowedOrigins: []string{"{env.CORS_ORIGINS}"}, AllowedOriginRegexps: []string{"{env.RE}"}, AllowCredentials: true},
@@ -116,6 +121,11 @@ func TestUnmarshalCaddyfileRefuses(t *testing.T) {
 		{"preflight_status 302", "cors https://a.example {\n\tpreflight_status 302\n}", `preflight_status: 302 is not a success: browsers accept a preflight only with a status from 200 to 299`},
 		{"flag with a value", "cors https://a.example {\n\tpassthrough yes\n}", `wrong argument count`},
 		{"private_network with a value", "cors https://a.example {\n\tprivate_network on\n}", `wrong argument count`},
+		{"cross_origin_protection with a value", "cors https://a.example {\n\tcross_origin_protection on\n}",
+			`wrong argument count or unexpected line ending after 'on', at Testfile:2`},
+		{"cross_origin_protection with any origin", "cors {\n\torigins *\n\tcross_origin_protection\n}",
+			`origins: "*" cannot be combined with cross_origin_protection: it trusts every origin, so the protection would refuse nothing; ` +
+				`list the origins of your pages, such as "https://app.example.com", at Testfile:2`},
 		{"regexp without scheme", "cors {\n\torigin_regexp .*\n}", `origin_regexp: ".*" does not begin with a fixed lower-case scheme`},
 		{"forbidden header", "cors * {\n\torigins https://a.example\n\theaders Cookie\n}", `headers: "Cookie" is a header that browsers never let scripts send, so no preflight asks for it: remove it, at Testfile:3`},
 		{"expose Set-Cookie", "cors https://a.example {\n\texpose Set-Cookie\n}", `expose: "Set-Cookie" can never be read by scripts`},
@@ -175,7 +185,7 @@ func TestUnmarshalCaddyfileMaxAge(t *testing.T) {
 // the list of them all.
 func TestUnmarshalCaddyfileSuggests(t *testing.T) {
 	const all = `cors takes origins, origin_regexp, methods, headers, expose, credentials, max_age, preflight_status, passthrough, ` +
-		`private_network, allow_insecure_origins and allow_public_suffix_wildcards`
+		`private_network, allow_insecure_origins, allow_public_suffix_wildcards and cross_origin_protection`
 	for _, tc := range []struct{ sub, want string }{
 		{"header", `did you mean "headers"?`},
 		{"origin", `did you mean "origins"?`},
@@ -188,6 +198,7 @@ func TestUnmarshalCaddyfileSuggests(t *testing.T) {
 		{"mehtods", `did you mean "methods"?`},
 		{"origin_regex", `did you mean "origin_regexp"?`},
 		{"private_networks", `did you mean "private_network"?`},
+		{"cross_origin_protections", `did you mean "cross_origin_protection"?`},
 		{"expose_headers", `did you mean "expose"?`},
 		{"allow_origins", `did you mean "origins"?`},
 		{"allowed_origins", `"allowed_origins" is the JSON name: write "origins"`},

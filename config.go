@@ -27,6 +27,7 @@ type config struct {
 	AllowPrivateNetwork        bool
 	AllowInsecureOrigins       bool
 	AllowPublicSuffixWildcards bool
+	CrossOriginProtection      bool
 }
 
 // JSON names of the fields, as problems name them.
@@ -170,6 +171,7 @@ func compile(cfg config, opts compileOptions) (*policy, []problem, error) {
 		credentials:     cfg.AllowCredentials,
 		passthrough:     cfg.OptionsPassthrough,
 		privateNetwork:  cfg.AllowPrivateNetwork,
+		crossOrigin:     cfg.CrossOriginProtection,
 		preflightStatus: defaultPreflightStatus,
 	}
 	c.origins(cfg, p)
@@ -292,6 +294,10 @@ func (c *compiler) origins(cfg config, p *policy) {
 			if cfg.AllowCredentials {
 				c.refuse(fieldOrigins, i, s, `cannot be combined with credentials: browsers refuse "*" on a credentialed request, `+
 					`and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials`)
+			}
+			if cfg.CrossOriginProtection {
+				c.refuse(fieldOrigins, i, s, `cannot be combined with cross_origin_protection: it trusts every origin, so the protection `+
+					`would refuse nothing; list the origins of your pages, such as "https://app.example.com"`)
 			}
 			p.anyOrigin = true
 			if star < 0 {

@@ -35,6 +35,11 @@ func TestCompileRefuses(t *testing.T) {
 			want: []string{`allowed_origins: "*" cannot be combined with credentials: browsers refuse "*" on a credentialed request, and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials`},
 		},
 		{
+			name: "any origin with cross-origin protection",
+			cfg:  config{AllowedOrigins: []string{"https://a.example", "*"}, CrossOriginProtection: true},
+			want: []string{`allowed_origins: "*" cannot be combined with cross_origin_protection: it trusts every origin, so the protection would refuse nothing; list the origins of your pages, such as "https://app.example.com"`},
+		},
+		{
 			name: "null",
 			cfg:  config{AllowedOrigins: []string{"null"}},
 			want: []string{`allowed_origins: "null" can never be allowed: every sandboxed iframe, data: URL, file: page and cross-origin redirect sends "Origin: null", so allowing it allows anyone; list the real origins of your pages`},

@@ -25,6 +25,7 @@ type policy struct {
 	preflightStatus int
 	passthrough     bool
 	privateNetwork  bool
+	crossOrigin     bool   // cross_origin_protection: refuse state-changing requests from other origins
 	preflightVary   string // the Vary names of every preflight answer
 	summary         string // the origins it allows, to name it in logs
 }
@@ -87,6 +88,9 @@ const (
 	refusedAuthorization
 	refusedMalformed
 	refusedTooManyHeaders
+	// refusedCrossOrigin: cross_origin_protection refused a request that
+	// can change state, from an origin the policy does not allow.
+	refusedCrossOrigin
 )
 
 // refusal tells why a request gets no CORS headers; value is the offending
@@ -113,6 +117,8 @@ func (r refusal) String() string {
 		return "malformed CORS request header"
 	case refusedTooManyHeaders:
 		return "Access-Control-Request-Headers too large"
+	case refusedCrossOrigin:
+		return "cross-origin request refused by cross_origin_protection"
 	}
 	return "unknown"
 }
