@@ -41,38 +41,53 @@ func init() {
 	caddy.RegisterModule(protectionSeen{})
 	httpcaddyfile.RegisterHandlerDirective("protection_seen", func(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 		h.Next()
+		seen := &protectionSeen{Label: reached}
+		if h.NextArg() {
+			seen.Label = h.Val()
+		}
 		if h.NextArg() {
 			return nil, h.ArgErr()
 		}
-		return new(protectionSeen), nil
+		return seen, nil
 	})
 }
 
-// seenRequest is a request that reached the application behind a
-// protected cors handler.
+// seenRequest is a request that a protectionSeen handler saw.
 type seenRequest struct {
 	method     string
 	protoMajor int
+	origin     string // the Origin lines, joined
+	fetchSite  string // Sec-Fetch-Site
 }
 
-// applicationLog holds, by path, the requests that reached the
-// application.
-var applicationLog struct {
+// seenLog holds, by label and path, the requests that protectionSeen
+// handlers saw.
+var seenLog struct {
 	sync.Mutex
-	byPath map[string][]seenRequest
+	requests map[[2]string][]seenRequest
+}
+
+// reached labels the protectionSeen handler after cors: the application.
+const reached = "reached"
+
+// seenAt returns the requests that the protectionSeen handlers labelled
+// label saw at path.
+func seenAt(label, path string) []seenRequest {
+	seenLog.Lock()
+	defer seenLog.Unlock()
+	return seenLog.requests[[2]string{label, path}]
 }
 
 // reachedApplication returns the requests that reached the application
 // at path.
-func reachedApplication(path string) []seenRequest {
-	applicationLog.Lock()
-	defer applicationLog.Unlock()
-	return applicationLog.byPath[path]
-}
+func reachedApplication(path string) []seenRequest { return seenAt(reached, path) }
 
-// protectionSeen is a test-only handler, placed after cors, that records
-// every request that reaches it: the application's view.
-type protectionSeen struct{}
+// protectionSeen is a test-only handler that records every request that
+// reaches it under its label, then hands it on: after cors, labelled
+// "reached", it is the application's view.
+type protectionSeen struct {
+	Label string `json:"label"`
+}
 
 func (protectionSeen) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
@@ -81,13 +96,17 @@ func (protectionSeen) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-func (protectionSeen) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	applicationLog.Lock()
-	if applicationLog.byPath == nil {
-		applicationLog.byPath = make(map[string][]seenRequest)
+func (s protectionSeen) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	seenLog.Lock()
+	if seenLog.requests == nil {
+		seenLog.requests = make(map[[2]string][]seenRequest)
 	}
-	applicationLog.byPath[r.URL.Path] = append(applicationLog.byPath[r.URL.Path], seenRequest{r.Method, r.ProtoMajor})
-	applicationLog.Unlock()
+	key := [2]string{s.Label, r.URL.Path}
+	seenLog.requests[key] = append(seenLog.requests[key], seenRequest{
+		method: r.Method, protoMajor: r.ProtoMajor,
+		origin: strings.Join(r.Header.Values("Origin"), ", "), fetchSite: r.Header.Get("Sec-Fetch-Site"),
+	})
+	seenLog.Unlock()
 	return next.ServeHTTP(w, r)
 }
 
