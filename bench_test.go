@@ -1,6 +1,7 @@
 package cors
 
 import (
+	"flag"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -21,6 +22,13 @@ import (
 //
 //	go test -run '^$' -bench . -benchmem -count 6 > bench.txt
 //	benchstat -col /lib bench.txt
+
+// benchProtection turns cross_origin_protection on in caddy-cors's
+// policy, so that BenchmarkCORS measures what it costs:
+//
+//	go test -c -o cors.test .
+//	./cors.test -test.run '^$' -test.bench 'CORS/.*/lib=caddy-cors' -protection
+var benchProtection = flag.Bool("protection", false, "BenchmarkCORS: give caddy-cors's policy cross_origin_protection")
 
 // headerWriter is the least a response writer can be, so that benchmarks
 // measure the handlers rather than httptest.ResponseRecorder.
@@ -119,6 +127,12 @@ func benchScenarios() []benchScenario {
 		// actual-exact and actual-pattern under bigPolicy.
 		{name: "big-actual-exact", big: true, req: request("GET", "Origin: https://app.example.com")},
 		{name: "big-actual-pattern", big: true, req: request("GET", "Origin: https://a.example.org")},
+		// Writes and a WebSocket handshake, which cross_origin_protection
+		// checks (see -protection); without it, they are actual requests.
+		{name: "write-allowed", req: request("POST", "Origin: https://app.example.com", "Sec-Fetch-Site: cross-site")},
+		{name: "write-same-origin", req: request("POST", "Origin: https://api.example.com")},
+		{name: "write-refused", req: request("POST", "Origin: https://evil.example", "Sec-Fetch-Site: cross-site")},
+		{name: "websocket-refused", req: request("GET", "Origin: https://evil.example", "Upgrade: websocket", "Connection: Upgrade")},
 	}
 }
 
@@ -141,11 +155,12 @@ func caddyCORS(b *testing.B, p benchPolicy) func(http.ResponseWriter, *http.Requ
 	}
 }
 
-// json is the handler's configuration of the policy.
+// json is the handler's configuration of the policy, with
+// cross_origin_protection if -protection is set.
 func (p benchPolicy) json() string {
 	return fmt.Sprintf(`{"allowed_origins": %s, "allow_credentials": true, "allowed_methods": %s,
-		"allowed_headers": %s, "exposed_headers": %s, "max_age": "%ds"}`,
-		jsonList(p.origins()), jsonList(benchMethods), jsonList(benchHeaders), jsonList(benchExposed), benchMaxAgeSeconds)
+		"allowed_headers": %s, "exposed_headers": %s, "max_age": "%ds", "cross_origin_protection": %t}`,
+		jsonList(p.origins()), jsonList(benchMethods), jsonList(benchHeaders), jsonList(benchExposed), benchMaxAgeSeconds, *benchProtection)
 }
 
 func jsonList(values []string) string {
@@ -324,6 +339,21 @@ func TestAllocations(t *testing.T) {
 			}); n != 0 {
 				t.Errorf("decide allocates %v times per request, want 0", n)
 			}
+		})
+	}
+}
+
+// BenchmarkCrossOriginCheck measures cross_origin_protection's decision
+// alone on each scenario's request, before anything is written.
+func BenchmarkCrossOriginCheck(b *testing.B) {
+	for _, sc := range benchScenarios() {
+		b.Run("scenario="+sc.name, func(b *testing.B) {
+			h, _ := provision(b, strings.Replace(sc.policy().json(), `"cross_origin_protection": false`, `"cross_origin_protection": true`, 1))
+			var r refusal
+			benchLoop(b, func() {
+				r = h.policy.checkCrossOrigin(sc.req)
+			})
+			_ = r
 		})
 	}
 }

@@ -25,9 +25,11 @@ import (
 //     followed a bookmark) passes.
 //  3. An Origin the policy allows passes.
 //  4. Any other request with Sec-Fetch-Site is refused.
-//  5. Without Sec-Fetch-Site, a request without Origin passes (not a
-//     browser, or a browser that sent a same-origin GET), one whose Origin
-//     names the request's Host passes, and any other is refused.
+//  5. Without Sec-Fetch-Site, a request without Origin passes (browsers
+//     send Origin with every request but GET and HEAD, and with every
+//     WebSocket handshake: this is a client that no page drives), one
+//     whose Origin names the request's Host passes, and any other is
+//     refused.
 //
 // Browsers send Sec-Fetch-Site only to secure origins (https), so over
 // plain http, and on Chromium's WebSocket handshakes, which carry no
@@ -83,9 +85,9 @@ func (p *policy) checkCrossOrigin(r *http.Request) refusal {
 		// WebSocket handshake, or no browser at all.
 		switch {
 		case origin == "" && len(origins) <= 1:
-			// No browser sends a request that can change state without
-			// Origin (only a same-origin GET or HEAD lacks it): a client
-			// that is not a browser, which no page can drive.
+			// No browser sends such a request without Origin: a client
+			// that no page drives. An empty Origin counts as none, as in
+			// Go's CrossOriginProtection.
 			return refusal{}
 		case len(origins) == 1 && originNamesHost(origin, r.Host):
 			return refusal{}
@@ -100,6 +102,9 @@ func (p *policy) checkCrossOrigin(r *http.Request) refusal {
 // https://www.rfc-editor.org/rfc/rfc9110#section-7.8
 func isWebSocketUpgrade(lines []string) bool {
 	for _, line := range lines {
+		if strings.EqualFold(line, "websocket") {
+			return true // what browsers send
+		}
 		for elem := range strings.SplitSeq(line, ",") {
 			name, _, _ := strings.Cut(trimOWS(elem), "/")
 			if strings.EqualFold(name, "websocket") {

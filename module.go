@@ -172,24 +172,30 @@ type Handler struct {
 	// WebSocket opened by another site's page. CORS alone does not stop
 	// these: browsers send them with the user's cookies and only hide the
 	// answer (cross-site request forgery, cross-site WebSocket hijacking).
+	// A refused request gets a short plain-text body and no
+	// Access-Control-* header, and never reaches the next handler; the
+	// others are answered as without this option.
+	//
 	// The algorithm is that of Go's net/http.CrossOriginProtection: a
 	// request passes with Sec-Fetch-Site "same-origin" or "none", or an
 	// allowed Origin; else it is refused if it has Sec-Fetch-Site; without
 	// it (plain http, old browsers, Chromium's WebSocket handshakes), it
 	// passes without Origin (not a browser) or with an Origin that names
-	// the request's Host. Refused together with "*" in allowed_origins,
-	// which would trust every origin.
+	// the request's Host, and is refused otherwise. A WebSocket over HTTP/2
+	// (an extended CONNECT) is checked like a write. Refused together with
+	// "*" in allowed_origins, which would trust every origin.
 	//
 	// It does not authenticate anything, nor stop requests that other
 	// clients than browsers send, nor cross-origin GET requests: keep GET
 	// free of side effects. A page served with "Referrer-Policy:
 	// no-referrer" sends "Origin: null" on its form POSTs (and, in Firefox
-	// and Safari, on a fetch() with referrerPolicy "no-referrer"), so they
+	// and WebKit, on a fetch() with referrerPolicy "no-referrer"), so they
 	// are refused even from an allowed origin: keep the default
 	// strict-origin-when-cross-origin on pages that submit forms to the
-	// protected routes. Routes that must accept cross-site requests
-	// (webhooks) are left out with a matcher: a cors without it, or a
-	// handle block before this one.
+	// protected routes. Routes that must accept cross-site writes
+	// (webhooks) are left out with matchers, in a route (a Caddyfile
+	// handle block) before the one that holds this handler.
+	// https://w3c.github.io/webappsec-fetch-metadata/#sec-fetch-site-header
 	// https://fetch.spec.whatwg.org/#origin-header
 	CrossOriginProtection bool `json:"cross_origin_protection,omitempty"`
 
