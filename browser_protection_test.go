@@ -3,7 +3,6 @@ package cors
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -315,17 +314,7 @@ func protectionCertificateKeys(t *testing.T, sites ...string) []string {
 	var keys []string
 	for _, site := range sites {
 		host, port, _ := strings.Cut(strings.TrimPrefix(site, "https://"), ":")
-		var conn *tls.Conn
-		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			var err error
-			conn, err = tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{ServerName: host, InsecureSkipVerify: true}) //nolint:gosec // the test CA
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no certificate for %s: %v", site, err)
-			}
-		}
+		conn := awaitSiteCertificate(t, host, port)
 		for _, c := range conn.ConnectionState().PeerCertificates {
 			sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
 			if k := base64.StdEncoding.EncodeToString(sum[:]); !slices.Contains(keys, k) {

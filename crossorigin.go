@@ -77,12 +77,11 @@ func (p *policy) checkCrossOrigin(r *http.Request) refusal {
 	if len(origins) > 0 {
 		origin = origins[0]
 	}
-	if len(origins) == 1 && p.origins.contains(origin) {
-		return refusal{}
-	}
 	if site == "" {
 		// An old browser, a page served over plain http, a Chromium
-		// WebSocket handshake, or no browser at all.
+		// WebSocket handshake, or no browser at all. These two rules come
+		// before the policy's origins, which would let the same requests
+		// pass, because they cost less.
 		switch {
 		case origin == "" && len(origins) <= 1:
 			// No browser sends such a request without Origin: a client
@@ -92,6 +91,9 @@ func (p *policy) checkCrossOrigin(r *http.Request) refusal {
 		case len(origins) == 1 && originNamesHost(origin, r.Host):
 			return refusal{}
 		}
+	}
+	if len(origins) == 1 && p.origins.contains(origin) {
+		return refusal{}
 	}
 	return refusal{refusedCrossOrigin, origin}
 }

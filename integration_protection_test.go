@@ -169,18 +169,18 @@ http://localhost:9080, https://localhost:9443 {
 `
 }
 
-// awaitLocalhostCertificate waits until Caddy serves localhost:9443 with
-// the certificate its local CA issues in the background after a load.
-func awaitLocalhostCertificate(t *testing.T) {
+// awaitSiteCertificate waits until Caddy serves host on port with the
+// certificate its local CA issues in the background after a load, and
+// returns that connection.
+func awaitSiteCertificate(t *testing.T, host, port string) *tls.Conn {
 	t.Helper()
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		conn, err := tls.Dial("tcp", "127.0.0.1:9443", &tls.Config{ServerName: "localhost", InsecureSkipVerify: true}) //nolint:gosec // the test CA
+		conn, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{ServerName: host, InsecureSkipVerify: true}) //nolint:gosec // the test CA
 		if err == nil {
-			conn.Close()
-			return
+			return conn
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no certificate for localhost:9443: %v", err)
+			t.Fatalf("no certificate for %s:%s: %v", host, port, err)
 		}
 	}
 }
@@ -193,7 +193,7 @@ func TestIntegrationCrossOriginProtection(t *testing.T) {
 	echo := startEchoServer(t)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(protectedSites(strings.TrimPrefix(echo.URL, "http://")), "caddyfile")
-	awaitLocalhostCertificate(t)
+	awaitSiteCertificate(t, "localhost", "9443").Close()
 
 	const (
 		evil    = "Origin: https://evil.example"
@@ -257,7 +257,7 @@ func TestIntegrationCrossOriginProtectionWebSocket(t *testing.T) {
 	echo := startEchoServer(t)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(protectedSites(strings.TrimPrefix(echo.URL, "http://")), "caddyfile")
-	awaitLocalhostCertificate(t)
+	awaitSiteCertificate(t, "localhost", "9443").Close()
 
 	for _, tc := range []struct {
 		name    string
