@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/caddy-cors/cors/internal/browsers"
 )
 
 // browserPolicies are the cors directives the browser scenarios run against, each
@@ -108,7 +110,7 @@ handle {
 header Cache-Control "max-age=600"
 respond "ok"`},
 	// Not this handler: the header recipe some users write by hand, to show
-	// what Chromium does with a literal "*".
+	// what the engines do with a literal "*".
 	"hand-written": {cors: `header Access-Control-Allow-Origin https://app.example.test:9443
 header Access-Control-Allow-Headers *
 @preflight method OPTIONS
@@ -212,10 +214,10 @@ var browserScenarios = []scenario{
 		step: step{page: app, fetch: fetchCall{headers: [][2]string{{"X-One", "1"}, {"X-Two", "2"}, {"X-Three", "3"}}}, want: exposedID}, server: preflighted},
 	{name: "headers * does not cover Authorization", policy: "any-header",
 		step: step{page: app, fetch: fetchCall{headers: [][2]string{bearer}}, want: blockedSaw}, server: preflightOnly,
-		chromium: "Chromium lets a literal `Access-Control-Allow-Headers: *` cover Authorization, which the Fetch standard forbids; the handler never sends `*` for it, so the standard's verdict holds"},
-	{name: "a hand-written Access-Control-Allow-Headers: * lets Authorization through in Chromium", policy: "hand-written",
+		browsers: "Chromium, Firefox and WebKit let a literal `Access-Control-Allow-Headers: *` cover Authorization, which the Fetch standard forbids; the handler never sends `*` for it, so the standard's verdict holds"},
+	{name: "a hand-written Access-Control-Allow-Headers: * lets Authorization through in every engine", policy: "hand-written",
 		step: step{page: app, fetch: fetchCall{headers: [][2]string{bearer}}, want: onlySafelist}, server: serverSaw{preflights: 1, preflightStatus: 204, actual: 1},
-		chromium: "the Fetch standard blocks this request: `*` never covers Authorization; Chromium 156 lets it through", standardBlocks: true},
+		browsers: "the Fetch standard blocks this request: `*` never covers Authorization; Chromium 156, Firefox 153 and WebKitGTK 2.50 let it through (whatwg/fetch#1919)", standardBlocks: true},
 	{name: "Authorization listed by name", policy: "authorization",
 		step: step{page: app, fetch: fetchCall{headers: [][2]string{bearer}}, want: exposedID}, server: preflighted},
 
@@ -361,7 +363,12 @@ func scenariosMarkdown() string {
 		fmt.Fprintf(&b, "`%s`", o)
 	}
 	b.WriteString(", and a sandboxed iframe (`null`) in the first.\n\n")
-	b.WriteString("| # | scenario | policy | page | fetch | the script sees | the server sees |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("The script sees the same in every engine; the server sees what the Fetch standard implies, unless an engine's column says otherwise (✓: as the standard).\n\n")
+	b.WriteString("| # | scenario | policy | page | fetch | the script sees | the server sees |")
+	for _, e := range browsers.Names {
+		b.WriteString(" " + e + " |")
+	}
+	b.WriteString("\n|---|---|---|---|---|---|---|" + strings.Repeat("---|", len(browsers.Names)) + "\n")
 	for i, s := range browserScenarios {
 		var steps []string
 		for _, st := range s.before {
@@ -378,11 +385,19 @@ func scenariosMarkdown() string {
 			fetch = strings.Join(steps, "; ") + "; then " + fetch
 		}
 		name := s.name
-		if s.chromium != "" {
-			name += " (" + s.chromium + ")"
+		if s.browsers != "" {
+			name += " (" + s.browsers + ")"
 		}
-		fmt.Fprintf(&b, "| %d | %s | [%s](#policy-%s) | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %d | %s | [%s](#policy-%s) | %s | %s | %s | %s |",
 			i+1, name, s.policy, s.policy, pageMarkdown(s.page), fetch, sawMarkdown(s.want), s.server.markdown())
+		for _, e := range browsers.Names {
+			if d, ok := s.engines[e]; ok {
+				fmt.Fprintf(&b, " %s: %s |", d.server.markdown(), d.why)
+			} else {
+				b.WriteString(" ✓ |")
+			}
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("\nThe policies, as the suite loads them:\n\n")
 	for _, name := range slices.Sorted(maps.Keys(browserPolicies)) {
@@ -479,6 +494,14 @@ func TestBrowserScenariosAreWellFormed(t *testing.T) {
 		seen[slug(s.name)] = s.name
 		if _, ok := browserPolicies[s.policy]; !ok {
 			t.Errorf("%q: no policy %q", s.name, s.policy)
+		}
+		for e, d := range s.engines {
+			if !slices.Contains(browsers.Names, e) {
+				t.Errorf("%q: no engine %q", s.name, e)
+			}
+			if d.server == s.server || d.why == "" {
+				t.Errorf("%q: %s's departure must differ from the standard and say why", s.name, e)
+			}
 		}
 		for _, st := range append(slices.Clone(s.before), s.step) {
 			if !slices.Contains(pages, st.page) {
