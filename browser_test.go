@@ -566,6 +566,9 @@ func TestBrowser(t *testing.T) {
 		t.FailNow()
 	}
 	engines := startEngines(t, names, certificateKeys(t))
+	if !t.Run("pages", func(t *testing.T) { checkPages(t, engines) }) {
+		t.FailNow()
+	}
 
 	for _, s := range browserScenarios {
 		t.Run(slug(s.name), func(t *testing.T) {
@@ -592,7 +595,7 @@ func startEngines(t *testing.T, names []string, trustedKeys []string) []browsers
 	}
 	t.Cleanup(func() {
 		proxy.Close()
-		if r := proxy.Refused(); len(r) > 0 {
+		if r := slices.Compact(slices.Sorted(slices.Values(proxy.Refused()))); len(r) > 0 {
 			t.Logf("the proxy refused the engines' own requests to %s", strings.Join(r, ", "))
 		}
 	})
@@ -619,6 +622,33 @@ func startEngines(t *testing.T, names []string, trustedKeys []string) []browsers
 		t.FailNow()
 	}
 	return engines
+}
+
+// checkPages checks that every engine gets every page from the test Caddy,
+// at its own origin, and, over HTTPS, as a secure context (which Secure
+// cookies and some fetch() rules need) although the engine trusts the
+// test CA only through TrustedKeys.
+func checkPages(t *testing.T, engines []browsers.Engine) {
+	for _, e := range engines {
+		for _, page := range pageOrigins {
+			var got struct {
+				Origin string `json:"origin"`
+				Title  string `json:"title"`
+				Secure bool   `json:"secure"`
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			err := browsers.RunAt(ctx, e, page+"/", "({origin: location.origin, title: document.title, secure: window.isSecureContext})", &got)
+			cancel()
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			// localhost and 127.0.0.1 are secure contexts over HTTP too.
+			if got.Origin != page || got.Title != "page" || !got.Secure {
+				t.Errorf("%s: %s/ is %+v; want origin %s, the title \"page\" the test Caddy serves, a secure context", e.Name(), page, got, page)
+			}
+		}
+	}
 }
 
 // runScenario runs the steps of s in engine e and checks both sides; a

@@ -38,6 +38,12 @@ func TestEngines(t *testing.T) {
 	}
 	t.Cleanup(func() { proxy.Close() })
 	page := "https://page.example.test:" + port
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<!doctype html><title>direct</title>")
+	}))
+	t.Cleanup(plain.Close)
+	_, plainPort, _ := net.SplitHostPort(plain.Listener.Addr().String())
 
 	for _, name := range Names {
 		t.Run(name, func(t *testing.T) {
@@ -65,6 +71,23 @@ func TestEngines(t *testing.T) {
 			}
 			if got.Origin != page || !got.Secure || got.Cookie != "k=v" || got.Sum != 3 {
 				t.Errorf("the page saw %+v; want origin %s, a secure context, cookie k=v, sum 3", got, page)
+			}
+			// localhost and 127.0.0.1 go direct, not through the proxy,
+			// which would refuse them.
+			for _, host := range []string{"localhost", "127.0.0.1"} {
+				u := "http://" + host + ":" + plainPort
+				var title string
+				if err := RunAt(ctx, e, u+"/", "document.title", &title); err != nil {
+					t.Fatal(err)
+				}
+				if title != "direct" {
+					t.Errorf("%s/ has the title %q, want %q: it did not come from the server", u, title, "direct")
+				}
+			}
+			for _, r := range proxy.Refused() {
+				if strings.HasPrefix(r, "localhost:") || strings.HasPrefix(r, "127.0.0.1:") {
+					t.Errorf("the proxy was asked for %s: localhost and 127.0.0.1 must go direct", r)
+				}
 			}
 			err = e.Eval(ctx, `Promise.reject(new Error("no luck"))`, &got)
 			if err == nil || !strings.Contains(err.Error(), "no luck") {

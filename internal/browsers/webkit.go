@@ -78,7 +78,9 @@ func miniBrowserArgs(proxy string) []string {
 		"--cookies-policy=always",
 	}
 	if proxy != "" {
-		args = append(args, "--proxy=http://"+proxy, "--ignore-host=localhost,127.0.0.1")
+		// One --ignore-host per host: MiniBrowser takes them as a list of
+		// options, and would read "localhost,127.0.0.1" as one host name.
+		args = append(args, "--proxy=http://"+proxy, "--ignore-host=localhost", "--ignore-host=127.0.0.1")
 	}
 	return args
 }
