@@ -115,6 +115,13 @@ respond "ok"`},
 header Access-Control-Allow-Headers *
 @preflight method OPTIONS
 respond @preflight 204`},
+	// Not this handler either: a hand-written Access-Control-Max-Age with a
+	// unit, which is no number of seconds.
+	"hand-written-max-age": {cors: `header Access-Control-Allow-Origin https://app.example.test:9443
+header Access-Control-Allow-Methods PUT
+header Access-Control-Max-Age 10m
+@preflight method OPTIONS
+respond @preflight 204`},
 	"reload": {cors: `cors https://app.example.test:9443 {
 	expose X-Request-Id
 }`},
@@ -133,6 +140,17 @@ var (
 	onlySafelist  = allowedSaw(200)
 	preflightOnly = serverSaw{preflights: 1, preflightStatus: 403}
 )
+
+// xhrScript is a step's script: a GET through XMLHttpRequest, which follows
+// the same CORS protocol as fetch().
+var xhrScript = `(url) => new Promise((resolve) => {
+	const xhr = new XMLHttpRequest();
+	xhr.open('GET', url);
+	xhr.onload = () => resolve({blocked: false, status: xhr.status,
+		readable: ['` + strings.Join(probeHeaders, "', '") + `'].filter((n) => xhr.getResponseHeader(n) !== null)});
+	xhr.onerror = () => resolve({blocked: true, error: 'XMLHttpRequest: network error', readable: []});
+	xhr.send();
+})`
 
 // preflighted is what the server sees of an allowed preflight and its
 // actual request.
@@ -173,6 +191,8 @@ var browserScenarios = []scenario{
 		step: step{page: app, fetch: fetchCall{headers: [][2]string{{"Accept", strings.Repeat("a", 129)}}}, want: blockedSaw}, server: preflightOnly},
 	{name: "any origin under *", policy: "public",
 		step: step{page: evil, want: exposedID}, server: serverSaw{actual: 1}},
+	{name: "XMLHttpRequest from an allowed origin reads the exposed header", policy: "app",
+		step: step{page: app, script: xhrScript, want: exposedID}, server: serverSaw{actual: 1}},
 
 	// Preflighted methods: the method is compared case-sensitively, after
 	// fetch() has uppercased the six methods it normalises.
@@ -306,6 +326,28 @@ var browserScenarios = []scenario{
 		step: step{page: app, fetch: fetchCall{method: "PUT"}, times: 3, want: onlySafelist}, server: serverSaw{preflights: 3, preflightStatus: 204, actual: 3}},
 	{name: "no max_age: the browser caches a preflight for 5 seconds", policy: "app",
 		step: step{page: app, fetch: fetchCall{method: "PUT"}, times: 3, want: exposedID}, server: serverSaw{preflights: 1, preflightStatus: 204, actual: 3}},
+	// https://fetch.spec.whatwg.org/#cors-preflight-fetch: a max-age that
+	// does not parse counts as absent, so the 5 seconds apply.
+	{name: "a hand-written Access-Control-Max-Age: 10m counts as absent", policy: "hand-written-max-age",
+		step: step{page: app, fetch: fetchCall{method: "PUT"}, times: 3, want: onlySafelist}, server: serverSaw{preflights: 1, preflightStatus: 204, actual: 3},
+		engines: map[string]departure{
+			browsers.Firefox: {server: serverSaw{preflights: 3, preflightStatus: 204, actual: 3},
+				why: "Firefox caches no preflight whose Access-Control-Max-Age does not parse, rather than for 5 seconds; a preflight each time, the same verdict"},
+		}},
+	// The preflight cache is not the HTTP cache: the standard consults it
+	// whatever the request's cache mode
+	// (https://fetch.spec.whatwg.org/#http-fetch, step "If
+	// makeCORSPreflight is true").
+	{name: "max_age 10m: a cache no-store PUT still uses the cached preflight", policy: "max-age",
+		before: []step{{page: app, fetch: fetchCall{method: "PUT"}, want: onlySafelist}},
+		step:   step{page: app, fetch: fetchCall{method: "PUT", cache: "no-store"}, want: onlySafelist},
+		server: serverSaw{preflights: 1, preflightStatus: 204, actual: 2},
+		engines: map[string]departure{
+			browsers.Chromium: {server: serverSaw{preflights: 2, preflightStatus: 204, actual: 2},
+				why: "Chromium bypasses its preflight cache for a request that bypasses the HTTP cache; a second preflight, the same verdict"},
+			browsers.Firefox: {server: serverSaw{preflights: 2, preflightStatus: 204, actual: 2},
+				why: "Firefox bypasses its preflight cache for a request that bypasses the HTTP cache; a second preflight, the same verdict"},
+		}},
 
 	// Error statuses are readable cross-origin, and preflights are answered
 	// before authentication.
