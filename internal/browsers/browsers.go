@@ -50,15 +50,11 @@ var requirements = map[string]struct {
 // Packages returns the Debian packages that install engine.
 func Packages(engine string) []string { return requirements[engine].packages }
 
-// Missing returns the programs engine needs that are not installed, or nil
-// when it can run here.
+// Missing returns the programs engine (one of Names) needs that are not
+// installed, or nil when it can run here.
 func Missing(engine string) []string {
-	r, ok := requirements[engine]
-	if !ok {
-		return []string{"an engine named " + engine}
-	}
 	var missing []string
-	for _, p := range r.programs {
+	for _, p := range requirements[engine].programs {
 		if _, err := exec.LookPath(p); err != nil {
 			missing = append(missing, p)
 		}
@@ -109,6 +105,9 @@ type Engine interface {
 
 // Start starts the engine named name (one of Names) with one blank page.
 func Start(ctx context.Context, name string, opts Options) (Engine, error) {
+	if _, ok := requirements[name]; !ok {
+		return nil, fmt.Errorf("no engine named %q: use one of %s", name, strings.Join(Names, ", "))
+	}
 	if missing := Missing(name); len(missing) > 0 {
 		return nil, fmt.Errorf("%s cannot run here: %s missing (apt-get install %s)", name, strings.Join(missing, ", "), strings.Join(Packages(name), " "))
 	}
@@ -123,10 +122,9 @@ func Start(ctx context.Context, name string, opts Options) (Engine, error) {
 		return startChromium(ctx, opts)
 	case Firefox:
 		return startFirefox(ctx, opts)
-	case WebKit:
+	default:
 		return startWebKit(ctx, opts)
 	}
-	return nil, fmt.Errorf("no engine named %q: use one of %s", name, strings.Join(Names, ", "))
 }
 
 // asJSON wraps expr so that the page returns its awaited value as a JSON
