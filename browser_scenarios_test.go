@@ -141,16 +141,16 @@ var (
 	preflightOnly = serverSaw{preflights: 1, preflightStatus: 403}
 )
 
-// xhrScript is a step's script: a GET through XMLHttpRequest, which follows
+// xhrGet is a step's script: a GET through XMLHttpRequest, which follows
 // the same CORS protocol as fetch().
-var xhrScript = `(url) => new Promise((resolve) => {
+var xhrGet = stepScript{name: "XMLHttpRequest GET", js: `(url) => new Promise((resolve) => {
 	const xhr = new XMLHttpRequest();
 	xhr.open('GET', url);
 	xhr.onload = () => resolve({blocked: false, status: xhr.status,
 		readable: ['` + strings.Join(probeHeaders, "', '") + `'].filter((n) => xhr.getResponseHeader(n) !== null)});
 	xhr.onerror = () => resolve({blocked: true, error: 'XMLHttpRequest: network error', readable: []});
 	xhr.send();
-})`
+})`}
 
 // preflighted is what the server sees of an allowed preflight and its
 // actual request.
@@ -192,7 +192,7 @@ var browserScenarios = []scenario{
 	{name: "any origin under *", policy: "public",
 		step: step{page: evil, want: exposedID}, server: serverSaw{actual: 1}},
 	{name: "XMLHttpRequest from an allowed origin reads the exposed header", policy: "app",
-		step: step{page: app, script: xhrScript, want: exposedID}, server: serverSaw{actual: 1}},
+		step: step{page: app, script: xhrGet, want: exposedID}, server: serverSaw{actual: 1}},
 
 	// Preflighted methods: the method is compared case-sensitively, after
 	// fetch() has uppercased the six methods it normalises.
@@ -419,7 +419,7 @@ func scenariosMarkdown() string {
 		if s.reload != "" {
 			steps = append(steps, "then the policy becomes `"+strings.Join(strings.Fields(s.reload), " ")+"` through `/load`")
 		}
-		fetch := "`" + s.fetch.String() + "`"
+		fetch := stepWhat(s.step)
 		if s.times > 1 {
 			fetch += fmt.Sprintf(" ×%d", s.times)
 		}
@@ -450,7 +450,15 @@ func scenariosMarkdown() string {
 }
 
 func stepMarkdown(st step) string {
-	return fmt.Sprintf("`%s` from %s (%s)", st.fetch, pageMarkdown(st.page), sawMarkdown(st.want))
+	return fmt.Sprintf("%s from %s (%s)", stepWhat(st), pageMarkdown(st.page), sawMarkdown(st.want))
+}
+
+// stepWhat says what a step does: its fetch, or its script's name.
+func stepWhat(st step) string {
+	if st.script.js != "" {
+		return st.script.name
+	}
+	return "`" + st.fetch.String() + "`"
 }
 
 func pageMarkdown(page string) string {

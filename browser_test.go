@@ -123,12 +123,20 @@ type scriptSaw struct {
 type step struct {
 	page  string
 	fetch fetchCall
-	// script, if set, replaces the fetch: an async JavaScript function
-	// that runs on page, is called with the scenario's URL, and resolves to
-	// what the script saw, in scriptSaw's JSON form.
-	script string
+	// script, if set, runs instead of the fetch, which still describes
+	// the request to caddy cors check.
+	script stepScript
 	times  int
 	want   scriptSaw
+}
+
+// stepScript is a step that is not a fetch() call.
+type stepScript struct {
+	name string // what it does, for the README
+	// js is a JavaScript function that runs on the step's page, is
+	// called with the scenario's URL, and returns (or resolves to) what
+	// the script saw, in scriptSaw's JSON form.
+	js string
 }
 
 // serverSaw is what reached Caddy over a whole scenario.
@@ -432,9 +440,9 @@ func fetchExpression(url string, f fetchCall) (string, error) {
 // if it has one, else its fetch; and returns what the script saw.
 func runStep(e browsers.Engine, st step, url string) (scriptSaw, error) {
 	expr := ""
-	if st.script != "" {
+	if st.script.js != "" {
 		arg, _ := json.Marshal(url)
-		expr = fmt.Sprintf("(%s)(%s)", st.script, arg)
+		expr = fmt.Sprintf("(%s)(%s)", st.script.js, arg)
 	} else {
 		var err error
 		if expr, err = fetchExpression(url, st.fetch); err != nil {
