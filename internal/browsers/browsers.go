@@ -5,7 +5,18 @@
 //
 // An engine offers what a scenario needs and no more: load a page, evaluate
 // an async JavaScript expression there and decode its JSON value, and, where
-// the engine reports them, the CORS errors it logged.
+// the engine reports them, the CORS errors it logged:
+//
+//	proxy, err := browsers.StartProxy("test") // *.test → 127.0.0.1
+//	...
+//	defer proxy.Close()
+//	e, err := browsers.Start(ctx, browsers.Firefox, browsers.Options{
+//		Dir: t.TempDir(), Proxy: proxy.Addr, TrustedKeys: keys})
+//	...
+//	defer e.Close()
+//	var got struct{ Status int }
+//	err = browsers.RunAt(ctx, e, "https://app.example.test:9443/",
+//		`fetch("https://api.example.test:9443/").then((r) => ({Status: r.status}))`, &got)
 package browsers
 
 import (
