@@ -127,15 +127,23 @@ func httpMetricsOn(ctx caddy.Context) bool {
 		return false
 	}
 	// The http app provisions its servers' routes, and so this handler,
-	// after it has set up its own Metrics; Caddy keeps a reference to an
-	// app module while it is provisioned, for its modules to find.
-	if app, err := ctx.AppIfConfigured("http"); err == nil {
-		if app, ok := app.(*caddyhttp.App); ok && app.Metrics != nil {
-			return true
-		}
-	}
+	// with the server in the context, after it has set up its own Metrics.
+	// Caddy keeps a reference to an app module while it is provisioned,
+	// for its modules to find; outside a server (a handler provisioned by
+	// another app), asking for the http app could load it early instead.
 	srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
-	return ok && srv.Metrics != nil
+	if !ok {
+		return false
+	}
+	if srv.Metrics != nil {
+		return true // deprecated per-server metrics, which turn on the app's
+	}
+	app, err := ctx.AppIfConfigured("http")
+	if err != nil {
+		return false
+	}
+	httpApp, ok := app.(*caddyhttp.App)
+	return ok && httpApp.Metrics != nil
 }
 
 // provisionMetrics sets up the handler's counters when Caddy's HTTP

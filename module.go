@@ -49,6 +49,13 @@ var (
 //
 // An insecure or malformed policy is refused when the configuration loads,
 // with one message per problem.
+//
+// What it decides about each CORS request is counted in
+// caddy_cors_requests_total when Caddy's HTTP metrics are on, written into
+// the request's access log entry as cors_result and cors_reason, and held
+// in the placeholders {http.cors.result} ("allowed" or "refused") and
+// {http.cors.reason} (origin, method, header, authorization, malformed or
+// too_large; empty when allowed) for the handlers after it.
 type Handler struct {
 	// The origins whose pages may read responses. Each is "*" (any origin;
 	// not with allow_credentials), an exact origin such as
