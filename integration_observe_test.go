@@ -43,6 +43,7 @@ func observeSites(accessLog, shadowLog string, metrics bool) string {
 		}
 	}
 	header X-Debug-Cors {http.cors.reason}
+	log_append cors_seen "{http.cors.result}/{http.cors.reason}"
 	respond "result={http.cors.result} reason={http.cors.reason}"
 }
 
@@ -274,7 +275,8 @@ func TestIntegrationObserve(t *testing.T) {
 
 	// The access log of localhost:9130: the fields of every CORS request,
 	// preflights that the handler answers included, and none for the
-	// request without Origin.
+	// request without Origin; and the placeholders as log_append, which
+	// runs around cors, saw them once the request was done.
 	entries := jsonLines(t, accessLog, len(mix))
 	byPath := make(map[string]map[string]any)
 	for _, e := range entries {
@@ -287,6 +289,9 @@ func TestIntegrationObserve(t *testing.T) {
 		if !ok {
 			t.Errorf("%s: no access log entry", o.path)
 			continue
+		}
+		if want := o.result() + "/" + o.reason; e["cors_seen"] != want {
+			t.Errorf("%s: log_append's cors_seen %v, want %q", o.path, e["cors_seen"], want)
 		}
 		result, hasResult := e["cors_result"]
 		reason, hasReason := e["cors_reason"]
