@@ -378,8 +378,8 @@ func TestShadowDisagreements(t *testing.T) {
 // with a clock the test moves: one line a second at most, a line after a
 // quiet second always, and the count of those dropped in between.
 func TestLineLimiter(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	l := lineLimiter{now: func() time.Time { return now }}
+	now := time.Hour
+	l := lineLimiter{now: func() time.Duration { return now }}
 	type step struct {
 		advance time.Duration
 		ok      bool
@@ -395,7 +395,7 @@ func TestLineLimiter(t *testing.T) {
 		{999 * time.Millisecond, false, 0},
 		{time.Hour, true, 1},
 	} {
-		now = now.Add(s.advance)
+		now += s.advance
 		dropped, ok := l.take()
 		if ok != s.ok || dropped != s.dropped {
 			t.Errorf("step %d: take() = %d, %v, want %d, %v", i, dropped, ok, s.dropped, s.ok)
@@ -408,8 +408,8 @@ func TestLineLimiter(t *testing.T) {
 // through, and that it and the next line account for every one.
 func TestLineLimiterConcurrent(t *testing.T) {
 	var mu sync.Mutex
-	now := time.Unix(1_800_000_000, 0)
-	l := lineLimiter{now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}
+	now := time.Hour
+	l := lineLimiter{now: func() time.Duration { mu.Lock(); defer mu.Unlock(); return now }}
 	const goroutines, each = 8, 100
 	var wg sync.WaitGroup
 	var lines, droppedTotal, calls = 0, uint64(0), 0
@@ -435,7 +435,7 @@ func TestLineLimiterConcurrent(t *testing.T) {
 		t.Errorf("%d lines in one instant, want 1", lines)
 	}
 	mu.Lock()
-	now = now.Add(time.Second)
+	now += time.Second
 	mu.Unlock()
 	dropped, ok := l.take()
 	if !ok || dropped != goroutines*each-1 {
@@ -449,8 +449,8 @@ func TestLineLimiterConcurrent(t *testing.T) {
 func TestShadowLogRateLimited(t *testing.T) {
 	h, logs := shadowHandler(t, `{"allowed_origins": ["https://app.example.com", "https://old.example.com"],
 		"shadow": {"allowed_origins": ["https://app.example.com"]}}`)
-	now := time.Unix(1_800_000_000, 0)
-	h.shadow.lines.now = func() time.Time { return now }
+	now := time.Hour
+	h.shadow.lines.now = func() time.Duration { return now }
 	c := h.counters.shadow[actual][wouldRefuse][refusedOrigin]
 	before := counterValue(t, c)
 	const burst = 50
@@ -465,7 +465,7 @@ func TestShadowLogRateLimited(t *testing.T) {
 	if n := logs.Len(); n != 1 {
 		t.Fatalf("%d lines after a burst of %d, want 1", n, burst)
 	}
-	now = now.Add(1100 * time.Millisecond)
+	now += 1100 * time.Millisecond
 	if err := h.ServeHTTP(httptest.NewRecorder(), request("GET", "Origin: https://old.example.com"), respond); err != nil {
 		t.Fatal(err)
 	}

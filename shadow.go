@@ -134,22 +134,30 @@ func (s *shadow) compare(h *Handler, r *http.Request, d *decision) {
 // line a second, which says how many were not logged since the line
 // before. It is safe for concurrent use and allocates nothing.
 type lineLimiter struct {
-	now     func() time.Time // time.Now, unless a test sets it
-	last    atomic.Int64     // when the last line was let through, in Unix nanoseconds
-	dropped atomic.Uint64    // disagreements not logged since then
+	now     func() time.Duration // the time on a monotonic clock; nil: sinceStart, unless a test sets it
+	last    atomic.Int64         // when the last line was let through, by now; 0 before the first
+	dropped atomic.Uint64        // disagreements not logged since then
 }
 
 // lineInterval is the least time between two log lines.
 const lineInterval = time.Second
 
+// processStart is when the process started, for sinceStart.
+var processStart = time.Now()
+
+// sinceStart reads the monotonic clock, which a change of the system's
+// clock does not move, so that setting the clock back cannot silence the
+// log lines.
+func sinceStart() time.Duration { return time.Since(processStart) }
+
 // take reports whether a line may be written now, and how many were
 // dropped since the last one.
 func (l *lineLimiter) take() (dropped uint64, ok bool) {
-	now := time.Now
+	now := sinceStart
 	if l.now != nil {
 		now = l.now
 	}
-	t := now().UnixNano()
+	t := int64(now())
 	last := l.last.Load()
 	if last != 0 && t-last < int64(lineInterval) || !l.last.CompareAndSwap(last, t) {
 		l.dropped.Add(1)
