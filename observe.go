@@ -70,8 +70,8 @@ func (f accessLogFields) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 // observe makes the decision d on request r visible: it hands the
 // placeholders to the request's replacer, counts the request, adds the
 // fields of its access log entry, and compares the shadow policy's
-// decision. It allocates only for the access log, and only when the
-// server writes one.
+// decision. It allocates only for the access log, when the server writes
+// one, and for a log line of the shadow policy.
 func (h *Handler) observe(r *http.Request, d *decision) {
 	ctx := r.Context()
 	if repl, ok := ctx.Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {

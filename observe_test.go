@@ -238,8 +238,8 @@ func TestPlaceholderAllocations(t *testing.T) {
 // TestObserveAllocations checks that, through a request context prepared
 // as Caddy's HTTP server does, counting a request, handing it the
 // placeholders and comparing a shadow policy that agrees keep the handler
-// at one allocation per request when the server writes no access log; and
-// that the access log fields cost one more when it does.
+// at one allocation per request when the server writes no access log. It
+// reports what the access log fields add when it does.
 func TestObserveAllocations(t *testing.T) {
 	js := smallPolicy.json()
 	shadowed := strings.TrimSuffix(js, "}") + `, "shadow": {"allowed_origins": ` + jsonList(smallPolicy.origins()) +
