@@ -1,13 +1,17 @@
 package cors
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net/http"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	chicors "github.com/go-chi/cors"
 	"github.com/gorilla/handlers"
@@ -355,5 +359,91 @@ func BenchmarkCrossOriginCheck(b *testing.B) {
 			})
 			_ = r
 		})
+	}
+}
+
+// caddyContext is a request context that holds what Caddy's HTTP server
+// gives its handlers and the handler looks up: a replacer, new for each
+// request, and the server, which writes no access log.
+type caddyContext struct {
+	context.Context
+	repl *caddy.Replacer
+	srv  *caddyhttp.Server
+}
+
+func (c *caddyContext) Value(key any) any {
+	switch key {
+	case caddy.ReplacerCtxKey:
+		return c.repl
+	case caddyhttp.ServerCtxKey:
+		return c.srv
+	}
+	return c.Context.Value(key)
+}
+
+// observeVariants are what BenchmarkObserve turns on: nothing, Caddy's
+// metrics, and a shadow policy beside them that agrees with the policy on
+// every request or that would refuse https://app.example.com.
+var observeVariants = []struct {
+	name    string
+	metrics bool
+	shadow  string // the shadow policy's JSON, if any
+}{
+	{"off", false, ""},
+	{"metrics", true, ""},
+	{"metrics+shadow", true, `{"allowed_origins": ` + jsonList(smallPolicy.origins()) + `, "allow_credentials": true, ` +
+		`"allowed_methods": ` + jsonList(benchMethods) + `, "allowed_headers": ` + jsonList(benchHeaders) + `}`},
+	{"metrics+shadow-disagrees", true, `{"allowed_origins": ["https://*.example.org"], "allow_credentials": true, ` +
+		`"allowed_methods": ` + jsonList(benchMethods) + `, "allowed_headers": ` + jsonList(benchHeaders) + `}`},
+}
+
+// BenchmarkObserve measures the handler on the scenarios of the small
+// policy with each observeVariant, in a request context that holds a
+// replacer as Caddy's does, with the provider Caddy's HTTP server maps into
+// it. Rather than make a new replacer for each request, which would cost
+// more than the handler, it takes the handler's provider off again: it
+// sets the length of the replacer's unexported list of providers back,
+// through its slice header, whose second word is the length.
+//
+//	go test -run '^$' -bench 'Observe' -benchmem -count 6 .
+func BenchmarkObserve(b *testing.B) {
+	for _, sc := range benchScenarios() {
+		if sc.big {
+			continue
+		}
+		for _, v := range observeVariants {
+			b.Run("scenario="+sc.name+"/observe="+v.name, func(b *testing.B) {
+				js := smallPolicy.json()
+				if v.shadow != "" {
+					js = strings.TrimSuffix(js, "}") + `, "shadow": ` + v.shadow + `}`
+				}
+				h, _ := provision(b, js)
+				h.logger = zap.NewNop()
+				if v.metrics {
+					withMetrics(b, h)
+				}
+				next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+					benchNext(w, r)
+					return nil
+				})
+				repl := caddy.NewReplacer()
+				repl.Map(func(string) (any, bool) { return nil, false })
+				providers := reflect.ValueOf(repl).Elem().FieldByName("providers")
+				length := (*int)(unsafe.Add(unsafe.Pointer(providers.UnsafeAddr()), unsafe.Sizeof(uintptr(0))))
+				n := providers.Len()
+				req := sc.req.WithContext(&caddyContext{Context: sc.req.Context(), repl: repl, srv: new(caddyhttp.Server)})
+				w := &headerWriter{h: make(http.Header)}
+				benchLoop(b, func() {
+					*length = n
+					clear(w.h)
+					if err := h.ServeHTTP(w, req, next); err != nil {
+						b.Fatal(err)
+					}
+				})
+				if providers.Len() != n+1 {
+					b.Fatalf("the replacer has %d providers, want %d", providers.Len(), n+1)
+				}
+			})
+		}
 	}
 }

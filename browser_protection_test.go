@@ -6,15 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/caddy-cors/cors/internal/browsers"
 	"github.com/caddyserver/caddy/v2/caddytest"
-	"github.com/chromedp/chromedp"
 )
 
 // The cross-origin protection scenarios: pages on several origins make the
@@ -24,7 +22,8 @@ import (
 // action is a script in the page, so that engines driven only through
 // script evaluation can run the same table.
 
-// The origins of the scenarios. Every *.test name resolves to 127.0.0.1.
+// The origins of the scenarios. The engines reach every *.test name on
+// 127.0.0.1 through the suite's proxy (startEngines).
 // protect.test is a registrable domain (test is a top-level domain the
 // Public Suffix List does not know), so other.protect.test is same-site
 // with the API, and attacker.test is another site.
@@ -157,8 +156,14 @@ type protectionScenario struct {
 	want    protectionSaw
 	reached bool // the request reached the application behind cors
 	// For a WebSocket: the HTTP version its handshake arrived over at
-	// Caddy, refused or not (2: an extended CONNECT).
-	proto int
+	// Caddy, refused or not (2: an extended CONNECT), and where an engine
+	// uses another.
+	proto   int
+	protoIn map[string]int
+	// Where an engine sends what the protection cannot refuse: what its
+	// script sees and whether the request reaches the application there.
+	wantIn    map[string]protectionSaw
+	reachedIn map[string]bool
 }
 
 var (
@@ -168,12 +173,21 @@ var (
 	notConnected = protectionSaw{}
 )
 
+// webKitHTTP1 says that WebKit opens its WebSockets over HTTP/1.1 even
+// where the others use HTTP/2.
+var webKitHTTP1 = map[string]int{browsers.WebKit: 1}
+
 var protectionScenarios = []protectionScenario{
 	// Another site: its writes never reach the application; a GET does.
 	{name: "other site: form POST", page: protectOtherSite + "/", script: protectFormPost, target: protectAPI, want: sentForm},
 	{name: "other site: no-cors fetch POST", page: protectOtherSite + "/", script: protectNoCorsPost, target: protectAPI, want: sentOpaque},
 	{name: "other site: WebSocket over HTTP/1.1", page: protectOtherSite + "/", script: protectWebSocket, target: protectAPIHTTP1, want: notConnected, proto: 1},
-	{name: "other site: WebSocket over HTTP/2", page: protectOtherSite + "/", script: protectWebSocketAfterFetch, target: protectAPI, want: notConnected, proto: 2},
+	// Firefox 153 sends its extended CONNECT without Origin or any
+	// Sec-Fetch-* header, like a client that is not a browser, so the
+	// protection lets it through (the README says so). WebKit opens
+	// WebSockets over HTTP/1.1 only.
+	{name: "other site: WebSocket over HTTP/2", page: protectOtherSite + "/", script: protectWebSocketAfterFetch, target: protectAPI, want: notConnected, proto: 2,
+		protoIn: webKitHTTP1, wantIn: map[string]protectionSaw{browsers.Firefox: echoed}, reachedIn: map[string]bool{browsers.Firefox: true}},
 	{name: "other site: GET navigation", page: protectOtherSite + "/", script: protectNavigate, target: protectAPI, want: sentForm, reached: true},
 
 	// A same-site origin that the policy does not list is refused too.
@@ -185,11 +199,11 @@ var protectionScenarios = []protectionScenario{
 	{name: "allowed origin: form POST", page: protectAllowed + "/", script: protectFormPost, target: protectAPI, want: sentForm, reached: true},
 	{name: "allowed origin: no-cors fetch POST", page: protectAllowed + "/", script: protectNoCorsPost, target: protectAPI, want: sentOpaque, reached: true},
 	{name: "allowed origin: WebSocket over HTTP/1.1", page: protectAllowed + "/", script: protectWebSocket, target: protectAPIHTTP1, want: echoed, reached: true, proto: 1},
-	{name: "allowed origin: WebSocket over HTTP/2", page: protectAllowed + "/", script: protectWebSocketAfterFetch, target: protectAPI, want: echoed, reached: true, proto: 2},
+	{name: "allowed origin: WebSocket over HTTP/2", page: protectAllowed + "/", script: protectWebSocketAfterFetch, target: protectAPI, want: echoed, reached: true, proto: 2, protoIn: webKitHTTP1},
 	{name: "allowed origin on another site: form POST", page: protectPartner + "/", script: protectFormPost, target: protectAPI, want: sentForm, reached: true},
 	{name: "allowed origin on another site: no-cors fetch POST", page: protectPartner + "/", script: protectNoCorsPost, target: protectAPI, want: sentOpaque, reached: true},
 	{name: "allowed origin on another site: WebSocket over HTTP/2", page: protectPartner + "/", script: protectWebSocketAfterFetch, target: protectAPI,
-		want: echoed, reached: true, proto: 2},
+		want: echoed, reached: true, proto: 2, protoIn: webKitHTTP1},
 
 	// The API's own origin: Chromium sends no Sec-Fetch-Site with a
 	// WebSocket handshake, so there the Origin matches the Host.
@@ -197,7 +211,7 @@ var protectionScenarios = []protectionScenario{
 	{name: "same origin: no-cors fetch POST", page: protectAPI + "/page", script: protectNoCorsPost, target: protectAPI,
 		want: protectionSaw{Type: "basic", Status: 200}, reached: true},
 	{name: "same origin: WebSocket over HTTP/1.1", page: protectAPIHTTP1 + "/page", script: protectWebSocket, target: protectAPIHTTP1, want: echoed, reached: true, proto: 1},
-	{name: "same origin: WebSocket over HTTP/2", page: protectAPI + "/page", script: protectWebSocket, target: protectAPI, want: echoed, reached: true, proto: 2},
+	{name: "same origin: WebSocket over HTTP/2", page: protectAPI + "/page", script: protectWebSocket, target: protectAPI, want: echoed, reached: true, proto: 2, protoIn: webKitHTTP1},
 
 	// A page of the allowed origin served with Referrer-Policy:
 	// no-referrer sends "Origin: null" with its form POST: refused, as
@@ -205,82 +219,115 @@ var protectionScenarios = []protectionScenario{
 	{name: "no-referrer page of the allowed origin: form POST", page: protectAllowed + "/no-referrer", script: protectFormPost, target: protectAPI, want: sentForm},
 }
 
-// protectionSummary is the one line TestBrowserCrossOriginProtection
-// prints.
+// protectionSummary is the line TestBrowserCrossOriginProtection prints:
+// how many scenarios each engine ran and agreed on.
 var protectionSummary string
 
 // TestBrowserCrossOriginProtection runs the cross-origin protection
-// scenarios in headless Chromium.
+// scenarios in every installed engine (CORS_BROWSERS selects them, as for
+// TestBrowser).
 func TestBrowserCrossOriginProtection(t *testing.T) {
 	if testing.Short() {
-		t.Skip("browser scenarios need Chromium and the test Caddy")
+		t.Skip("browser scenarios need the browsers and the test Caddy")
 	}
-	if _, err := exec.LookPath(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("browser: no Chromium at %s, and CI must run the cross-origin protection scenarios", chromiumPath)
+	wanted := wantedEngines(t)
+	var names, parts []string
+	for _, name := range wanted {
+		switch why := missingEngine(name); {
+		case why == "":
+			names = append(names, name)
+		case enginesRequired():
+			t.Errorf("browser: CI must run the cross-origin protection scenarios in %s: %s", name, why)
+		default:
+			parts = append(parts, why)
 		}
-		t.Skipf("browser: cross-origin protection scenarios skipped, no Chromium at %s", chromiumPath)
 	}
-	echo := startEchoServer(t)
-	if !t.Run("load", func(t *testing.T) {
-		caddytest.NewTester(t).InitServer(protectionCaddyfile(strings.TrimPrefix(echo.URL, "http://")), "caddyfile")
-	}) {
+	if t.Failed() {
 		t.FailNow()
 	}
-	b := startBrowser(t, protectionCertificateKeys(t, protectAPI, protectAPIHTTP1, protectAllowed, protectPartner, protectOtherSite, protectSameSite))
-
-	agree := 0
-	for _, s := range protectionScenarios {
-		if t.Run(slug(s.name), func(t *testing.T) { runProtectionScenario(t, b, echo, s) }) {
-			agree++
-		}
+	if len(names) == 0 {
+		t.Skipf("browser: cross-origin protection scenarios skipped: %s", strings.Join(parts, ", "))
 	}
-	protectionSummary = fmt.Sprintf("browser: %d cross-origin protection scenarios, %d agree", len(protectionScenarios), agree)
+	echo := startEchoServer(t)
+	caddytest.NewTester(withoutConfigDump{t}).InitServer(protectionCaddyfile(strings.TrimPrefix(echo.URL, "http://")), "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+	engines := startEngines(t, names, protectionCertificateKeys(t, protectAPI, protectAPIHTTP1, protectAllowed, protectPartner, protectOtherSite, protectSameSite))
+
+	agree := map[string]int{}
+	for _, s := range protectionScenarios {
+		t.Run(slug(s.name), func(t *testing.T) {
+			for _, e := range engines {
+				if t.Run(e.Name(), func(t *testing.T) { runProtectionScenario(t, e, echo, s) }) {
+					agree[e.Name()]++
+				}
+			}
+		})
+	}
+	for _, e := range engines {
+		parts = append(parts, fmt.Sprintf("%s %d agree", e.Name(), agree[e.Name()]))
+	}
+	protectionSummary = fmt.Sprintf("browser: %d cross-origin protection scenarios; %s", len(protectionScenarios), strings.Join(parts, ", "))
 	fmt.Println(protectionSummary)
 }
 
-// runProtectionScenario runs the script of s in its page and checks what
-// the script saw and what the server saw.
-func runProtectionScenario(t *testing.T, b *browser, echo *echoServer, s protectionScenario) {
-	path := "/" + slug(s.name)
+// runProtectionScenario runs the script of s in its page in engine e and
+// checks what the script saw and what the server saw.
+func runProtectionScenario(t *testing.T, e browsers.Engine, echo *echoServer, s protectionScenario) {
+	path := "/" + e.Name() + "/" + slug(s.name)
 	if s.proto != 0 {
 		path = "/ws" + path
 	}
-	saw, err := evaluateIn(b, s.page, s.script, s.target+path)
-	if err != nil {
-		t.Fatalf("page %s: %v", s.page, err)
+	arg, _ := json.Marshal(s.target + path)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var saw protectionSaw
+	if err := browsers.RunAt(ctx, e, s.page, fmt.Sprintf("(%s)(%s)", s.script, arg), &saw); err != nil {
+		t.Fatal(err)
+	}
+	want, reached := s.want, s.reached
+	if w, ok := s.wantIn[e.Name()]; ok {
+		want = w
+	}
+	if r, ok := s.reachedIn[e.Name()]; ok {
+		reached = r
 	}
 	var problems []string
-	if saw.Error == "timeout" || sawWithoutError(saw) != s.want {
-		problems = append(problems, fmt.Sprintf("script saw %+v, want %+v", saw, s.want))
+	if saw.Error == "timeout" || sawWithoutError(saw) != want {
+		problems = append(problems, fmt.Sprintf("script saw %+v, want %+v", saw, want))
 	}
 	arrived, got := seenAt("arrived", path), reachedApplication(path)
 	if len(arrived) == 0 {
 		problems = append(problems, "the request never arrived at Caddy: the browser did not send it")
 	}
-	if (len(got) > 0) != s.reached {
-		problems = append(problems, fmt.Sprintf("reached the application: %v, want %v", len(got) > 0, s.reached))
+	if (len(got) > 0) != reached {
+		problems = append(problems, fmt.Sprintf("reached the application: %v, want %v", len(got) > 0, reached))
 	}
 	if s.proto != 0 {
+		proto := s.proto
+		if p, ok := s.protoIn[e.Name()]; ok {
+			proto = p
+		}
 		wantMethod := "GET"
-		if s.proto == 2 {
+		if proto == 2 {
 			wantMethod = "CONNECT"
 		}
-		if len(arrived) > 0 && (arrived[0].protoMajor != s.proto || arrived[0].method != wantMethod) {
+		if len(arrived) > 0 && (arrived[0].protoMajor != proto || arrived[0].method != wantMethod) {
 			problems = append(problems, fmt.Sprintf("the handshake arrived as %s over HTTP/%d, want %s over HTTP/%d",
-				arrived[0].method, arrived[0].protoMajor, wantMethod, s.proto))
+				arrived[0].method, arrived[0].protoMajor, wantMethod, proto))
 		}
-		want := 0
-		if s.reached {
-			want = 1
+		handshakes := 0
+		if reached {
+			handshakes = 1
 		}
-		if n := echo.handshakesAt(path); n != want {
-			problems = append(problems, fmt.Sprintf("the echo server accepted %d handshakes, want %d", n, want))
+		if n := echo.handshakesAt(path); n != handshakes {
+			problems = append(problems, fmt.Sprintf("the echo server accepted %d handshakes, want %d", n, handshakes))
 		}
 	}
 	if len(problems) > 0 {
-		t.Errorf("page %s, target %s:\n\t%s\narrived at Caddy: %v\nreached the application: %v",
-			s.page, s.target+path, strings.Join(problems, "\n\t"), arrived, got)
+		t.Errorf("%s, page %s, target %s:\n\t%s\narrived at Caddy: %+v\nreached the application: %+v",
+			e.Name(), s.page, s.target+path, strings.Join(problems, "\n\t"), arrived, got)
 	}
 }
 
@@ -289,21 +336,6 @@ func runProtectionScenario(t *testing.T, b *browser, echo *echoServer, s protect
 func sawWithoutError(s protectionSaw) protectionSaw {
 	s.Error = ""
 	return s
-}
-
-// evaluateIn loads page and runs script, an async function, with target
-// as its argument, returning the JSON object it resolves to.
-func evaluateIn(b *browser, page, script, target string) (protectionSaw, error) {
-	arg, err := json.Marshal(target)
-	if err != nil {
-		return protectionSaw{}, err
-	}
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
-		return protectionSaw{}, err
-	}
-	return chromedp.Run(ctx, chromedp.Evaluate[protectionSaw](fmt.Sprintf("(%s)(%s)", script, arg), chromedp.EvalAwaitPromise))
 }
 
 // protectionCertificateKeys waits until each https site has its

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/caddy-cors/cors/internal/browsers"
 )
 
 // browserPolicies are the cors directives the browser scenarios run against, each
@@ -108,9 +110,16 @@ handle {
 header Cache-Control "max-age=600"
 respond "ok"`},
 	// Not this handler: the header recipe some users write by hand, to show
-	// what Chromium does with a literal "*".
+	// what the engines do with a literal "*".
 	"hand-written": {cors: `header Access-Control-Allow-Origin https://app.example.test:9443
 header Access-Control-Allow-Headers *
+@preflight method OPTIONS
+respond @preflight 204`},
+	// Not this handler either: a hand-written Access-Control-Max-Age with a
+	// unit, which is no number of seconds.
+	"hand-written-max-age": {cors: `header Access-Control-Allow-Origin https://app.example.test:9443
+header Access-Control-Allow-Methods PUT
+header Access-Control-Max-Age 10m
 @preflight method OPTIONS
 respond @preflight 204`},
 	"reload": {cors: `cors https://app.example.test:9443 {
@@ -131,6 +140,17 @@ var (
 	onlySafelist  = allowedSaw(200)
 	preflightOnly = serverSaw{preflights: 1, preflightStatus: 403}
 )
+
+// xhrGet is a step's script: a GET through XMLHttpRequest, which follows
+// the same CORS protocol as fetch().
+var xhrGet = stepScript{name: "XMLHttpRequest GET", js: `(url) => new Promise((resolve) => {
+	const xhr = new XMLHttpRequest();
+	xhr.open('GET', url);
+	xhr.onload = () => resolve({blocked: false, status: xhr.status,
+		readable: ['` + strings.Join(probeHeaders, "', '") + `'].filter((n) => xhr.getResponseHeader(n) !== null)});
+	xhr.onerror = () => resolve({blocked: true, error: 'XMLHttpRequest: network error', readable: []});
+	xhr.send();
+})`}
 
 // preflighted is what the server sees of an allowed preflight and its
 // actual request.
@@ -171,6 +191,8 @@ var browserScenarios = []scenario{
 		step: step{page: app, fetch: fetchCall{headers: [][2]string{{"Accept", strings.Repeat("a", 129)}}}, want: blockedSaw}, server: preflightOnly},
 	{name: "any origin under *", policy: "public",
 		step: step{page: evil, want: exposedID}, server: serverSaw{actual: 1}},
+	{name: "XMLHttpRequest from an allowed origin reads the exposed header", policy: "app",
+		step: step{page: app, script: xhrGet, want: exposedID}, server: serverSaw{actual: 1}},
 
 	// Preflighted methods: the method is compared case-sensitively, after
 	// fetch() has uppercased the six methods it normalises.
@@ -212,10 +234,10 @@ var browserScenarios = []scenario{
 		step: step{page: app, fetch: fetchCall{headers: [][2]string{{"X-One", "1"}, {"X-Two", "2"}, {"X-Three", "3"}}}, want: exposedID}, server: preflighted},
 	{name: "headers * does not cover Authorization", policy: "any-header",
 		step: step{page: app, fetch: fetchCall{headers: [][2]string{bearer}}, want: blockedSaw}, server: preflightOnly,
-		chromium: "Chromium lets a literal `Access-Control-Allow-Headers: *` cover Authorization, which the Fetch standard forbids; the handler never sends `*` for it, so the standard's verdict holds"},
-	{name: "a hand-written Access-Control-Allow-Headers: * lets Authorization through in Chromium", policy: "hand-written",
+		browsers: "Chromium, Firefox and WebKit let a literal `Access-Control-Allow-Headers: *` cover Authorization, which the Fetch standard forbids; the handler never sends `*` for it, so the standard's verdict holds"},
+	{name: "a hand-written Access-Control-Allow-Headers: * lets Authorization through in every engine", policy: "hand-written",
 		step: step{page: app, fetch: fetchCall{headers: [][2]string{bearer}}, want: onlySafelist}, server: serverSaw{preflights: 1, preflightStatus: 204, actual: 1},
-		chromium: "the Fetch standard blocks this request: `*` never covers Authorization; Chromium 156 lets it through", standardBlocks: true},
+		browsers: "the Fetch standard blocks this request: `*` never covers Authorization; Chromium 156, Firefox 153 and WebKitGTK 2.50 let it through (whatwg/fetch#1919)", standardBlocks: true},
 	{name: "Authorization listed by name", policy: "authorization",
 		step: step{page: app, fetch: fetchCall{headers: [][2]string{bearer}}, want: exposedID}, server: preflighted},
 
@@ -304,6 +326,28 @@ var browserScenarios = []scenario{
 		step: step{page: app, fetch: fetchCall{method: "PUT"}, times: 3, want: onlySafelist}, server: serverSaw{preflights: 3, preflightStatus: 204, actual: 3}},
 	{name: "no max_age: the browser caches a preflight for 5 seconds", policy: "app",
 		step: step{page: app, fetch: fetchCall{method: "PUT"}, times: 3, want: exposedID}, server: serverSaw{preflights: 1, preflightStatus: 204, actual: 3}},
+	// https://fetch.spec.whatwg.org/#cors-preflight-fetch: a max-age that
+	// does not parse counts as absent, so the 5 seconds apply.
+	{name: "a hand-written Access-Control-Max-Age: 10m counts as absent", policy: "hand-written-max-age",
+		step: step{page: app, fetch: fetchCall{method: "PUT"}, times: 3, want: onlySafelist}, server: serverSaw{preflights: 1, preflightStatus: 204, actual: 3},
+		engines: map[string]departure{
+			browsers.Firefox: {server: serverSaw{preflights: 3, preflightStatus: 204, actual: 3},
+				why: "Firefox caches no preflight whose Access-Control-Max-Age does not parse, rather than for 5 seconds; a preflight each time, the same verdict"},
+		}},
+	// The preflight cache is not the HTTP cache: the standard consults it
+	// whatever the request's cache mode
+	// (https://fetch.spec.whatwg.org/#http-fetch, step "If
+	// makeCORSPreflight is true").
+	{name: "max_age 10m: a cache no-store PUT still uses the cached preflight", policy: "max-age",
+		before: []step{{page: app, fetch: fetchCall{method: "PUT"}, want: onlySafelist}},
+		step:   step{page: app, fetch: fetchCall{method: "PUT", cache: "no-store"}, want: onlySafelist},
+		server: serverSaw{preflights: 1, preflightStatus: 204, actual: 2},
+		engines: map[string]departure{
+			browsers.Chromium: {server: serverSaw{preflights: 2, preflightStatus: 204, actual: 2},
+				why: "Chromium bypasses its preflight cache for a request that bypasses the HTTP cache; a second preflight, the same verdict"},
+			browsers.Firefox: {server: serverSaw{preflights: 2, preflightStatus: 204, actual: 2},
+				why: "Firefox bypasses its preflight cache for a request that bypasses the HTTP cache; a second preflight, the same verdict"},
+		}},
 
 	// Error statuses are readable cross-origin, and preflights are answered
 	// before authentication.
@@ -361,7 +405,12 @@ func scenariosMarkdown() string {
 		fmt.Fprintf(&b, "`%s`", o)
 	}
 	b.WriteString(", and a sandboxed iframe (`null`) in the first.\n\n")
-	b.WriteString("| # | scenario | policy | page | fetch | the script sees | the server sees |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("The script sees the same in every engine; the server sees what the Fetch standard implies, unless an engine's column says otherwise (✓: as the standard).\n\n")
+	b.WriteString("| # | scenario | policy | page | fetch | the script sees | the server sees |")
+	for _, e := range browsers.Names {
+		b.WriteString(" " + e + " |")
+	}
+	b.WriteString("\n|---|---|---|---|---|---|---|" + strings.Repeat("---|", len(browsers.Names)) + "\n")
 	for i, s := range browserScenarios {
 		var steps []string
 		for _, st := range s.before {
@@ -370,7 +419,7 @@ func scenariosMarkdown() string {
 		if s.reload != "" {
 			steps = append(steps, "then the policy becomes `"+strings.Join(strings.Fields(s.reload), " ")+"` through `/load`")
 		}
-		fetch := "`" + s.fetch.String() + "`"
+		fetch := stepWhat(s.step)
 		if s.times > 1 {
 			fetch += fmt.Sprintf(" ×%d", s.times)
 		}
@@ -378,11 +427,19 @@ func scenariosMarkdown() string {
 			fetch = strings.Join(steps, "; ") + "; then " + fetch
 		}
 		name := s.name
-		if s.chromium != "" {
-			name += " (" + s.chromium + ")"
+		if s.browsers != "" {
+			name += " (" + s.browsers + ")"
 		}
-		fmt.Fprintf(&b, "| %d | %s | [%s](#policy-%s) | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %d | %s | [%s](#policy-%s) | %s | %s | %s | %s |",
 			i+1, name, s.policy, s.policy, pageMarkdown(s.page), fetch, sawMarkdown(s.want), s.server.markdown())
+		for _, e := range browsers.Names {
+			if d, ok := s.engines[e]; ok {
+				fmt.Fprintf(&b, " %s: %s |", d.server.markdown(), d.why)
+			} else {
+				b.WriteString(" ✓ |")
+			}
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("\nThe policies, as the suite loads them:\n\n")
 	for _, name := range slices.Sorted(maps.Keys(browserPolicies)) {
@@ -393,7 +450,15 @@ func scenariosMarkdown() string {
 }
 
 func stepMarkdown(st step) string {
-	return fmt.Sprintf("`%s` from %s (%s)", st.fetch, pageMarkdown(st.page), sawMarkdown(st.want))
+	return fmt.Sprintf("%s from %s (%s)", stepWhat(st), pageMarkdown(st.page), sawMarkdown(st.want))
+}
+
+// stepWhat says what a step does: its fetch, or its script's name.
+func stepWhat(st step) string {
+	if st.script.js != "" {
+		return st.script.name
+	}
+	return "`" + st.fetch.String() + "`"
 }
 
 func pageMarkdown(page string) string {
@@ -479,6 +544,14 @@ func TestBrowserScenariosAreWellFormed(t *testing.T) {
 		seen[slug(s.name)] = s.name
 		if _, ok := browserPolicies[s.policy]; !ok {
 			t.Errorf("%q: no policy %q", s.name, s.policy)
+		}
+		for e, d := range s.engines {
+			if !slices.Contains(browsers.Names, e) {
+				t.Errorf("%q: no engine %q", s.name, e)
+			}
+			if d.server == s.server || d.why == "" {
+				t.Errorf("%q: %s's departure must differ from the standard and say why", s.name, e)
+			}
 		}
 		for _, st := range append(slices.Clone(s.before), s.step) {
 			if !slices.Contains(pages, st.page) {

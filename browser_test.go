@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -24,21 +23,21 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/chromedp"
+
+	"github.com/caddy-cors/cors/internal/browsers"
 )
 
-// The browser suite: headless Chromium loads pages from several origins and
-// calls fetch() against a Caddy that runs this module (in this process,
-// through caddytest). Each scenario asserts what the script saw and what
-// the server saw. Its scenarios are listed in browser_scenarios_test.go.
+// The browser suite: headless Chromium, Firefox and WebKit (each one that
+// is installed) load pages from several origins and call fetch() against a
+// Caddy that runs this module (in this process, through caddytest). Each
+// scenario asserts what the script saw and what the server saw. Its
+// scenarios are listed in browser_scenarios_test.go; the engines are driven
+// by internal/browsers.
 
-// chromiumPath is where Debian's chromium package installs the browser.
-const chromiumPath = "/usr/bin/chromium"
-
-// The origins pages are served from. Chromium resolves every *.test name to
-// 127.0.0.1 (--host-resolver-rules); localhost and 127.0.0.1 are two
-// different origins on the same address.
+// The origins pages are served from. Every engine reaches the *.test names
+// on 127.0.0.1 through a proxy in the test process (browsers.Proxy), while
+// localhost and 127.0.0.1, two different origins on the same address, go
+// direct.
 const (
 	app         = "https://app.example.test:9443"
 	appPort9444 = "https://app.example.test:9444"
@@ -124,8 +123,20 @@ type scriptSaw struct {
 type step struct {
 	page  string
 	fetch fetchCall
-	times int
-	want  scriptSaw
+	// script, if set, runs instead of the fetch, which still describes
+	// the request to caddy cors check.
+	script stepScript
+	times  int
+	want   scriptSaw
+}
+
+// stepScript is a step that is not a fetch() call.
+type stepScript struct {
+	name string // what it does, for the README
+	// js is a JavaScript function that runs on the step's page, is
+	// called with the scenario's URL, and returns (or resolves to) what
+	// the script saw, in scriptSaw's JSON form.
+	js string
 }
 
 // serverSaw is what reached Caddy over a whole scenario.
@@ -137,23 +148,55 @@ type serverSaw struct {
 }
 
 // scenario is one policy, one or more fetches, and what both sides see.
+//
+// want and server are what the Fetch standard makes every engine see. A
+// verdict (blocked or read, and which headers) is the same in every engine:
+// one that differs is a finding, never an expectation. Where an engine
+// legitimately differs in what the server sees (a cache the standard leaves
+// to it, a cap on its lifetime), engines says so.
 type scenario struct {
-	name     string
-	policy   string // key of browserPolicies
-	before   []step // run first, each checked too
-	reload   string // if set, the policy's cors directive is replaced by this through /load after before
-	step            // the fetch the scenario is about
-	server   serverSaw
-	chromium string // where Chromium departs from the Fetch standard here, if it does
+	name   string
+	policy string // key of browserPolicies
+	before []step // run first, each checked too
+	reload string // if set, the policy's cors directive is replaced by this through /load after before
+	step          // the fetch the scenario is about
+	server serverSaw
+	// browsers says where every engine departs from the Fetch standard
+	// here, if they do.
+	browsers string
 	// standardBlocks is set where the Fetch standard blocks the fetch that
-	// Chromium allows; caddy cors check follows the standard.
+	// the engines allow; caddy cors check follows the standard.
 	standardBlocks bool
+	// engines holds, by engine name, where one engine's server side
+	// differs from the standard's.
+	engines map[string]departure
 }
 
-// url is where the scenario's fetches go: a path of its own, so that no
-// scenario benefits from another's preflight cache, HTTP cache or cookies.
-func (s scenario) url(f fetchCall) string {
-	return apiBase + "/" + s.policy + "/" + slug(s.name) + "/" + f.path
+// departure is how one engine departs, in a scenario, from what the
+// standard makes the server see, and why that is not a verdict.
+type departure struct {
+	server serverSaw // what the server sees with this engine
+	why    string
+}
+
+// serverFor is what the server sees of s when engine runs it.
+func (s scenario) serverFor(engine string) serverSaw {
+	if d, ok := s.engines[engine]; ok {
+		return d.server
+	}
+	return s.server
+}
+
+// path is the scenario's own path on the API, per engine, so that no
+// scenario benefits from another's preflight cache, HTTP cache or cookies,
+// and the server's log tells engines apart.
+func (s scenario) path(engine string) string {
+	return "/" + s.policy + "/" + engine + "/" + slug(s.name) + "/"
+}
+
+// url is where the scenario's fetch f goes when engine runs it.
+func (s scenario) url(engine string, f fetchCall) string {
+	return apiBase + s.path(engine) + f.path
 }
 
 func slug(name string) string {
@@ -311,86 +354,6 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("browser_record", httpcaddyfile.Before, "tracing")
 }
 
-// browser is one headless Chromium with one tab, and the CORS errors
-// DevTools reported, by URL.
-type browser struct {
-	ctx context.Context
-
-	mu         sync.Mutex
-	urls       map[network.RequestID]string
-	corsErrors map[string][]string // URL → Chromium's CORS error reasons
-}
-
-// chromiumRequired reports whether a missing Chromium is a failure rather
-// than a reason to skip: in CI, the browser is always there.
-func chromiumRequired() bool { return os.Getenv("CI") != "" }
-
-// requireChromium skips the test when Chromium is not installed, saying so
-// on the output even without -v; in CI, a missing Chromium is a failure.
-func requireChromium(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath(chromiumPath); err == nil {
-		return
-	}
-	if chromiumRequired() {
-		t.Fatalf("browser: no Chromium at %s, and CI must run the %d browser scenarios (apt-get install chromium)", chromiumPath, len(browserScenarios))
-	}
-	msg := fmt.Sprintf("browser: skipped, no Chromium at %s (apt-get install chromium to run the %d browser scenarios)", chromiumPath, len(browserScenarios))
-	browserSummary = msg
-	t.Skip(msg)
-}
-
-// startBrowser starts Chromium with one tab, trusting certificate chains
-// that hold one of trustedKeys.
-func startBrowser(t *testing.T, trustedKeys []string) *browser {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("host-resolver-rules", "MAP *.test 127.0.0.1"),
-		// The pages and the API use certificates from Caddy's local CA,
-		// which this throwaway profile does not trust: the browser accepts
-		// chains that hold one of these keys as valid, so that pages are
-		// secure contexts and keep their cookies, as in production.
-		chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(trustedKeys, ",")),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-
-	b := &browser{ctx: ctx, urls: map[network.RequestID]string{}, corsErrors: map[string][]string{}}
-	err := chromedp.Listen(ctx, func(ev any) {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		switch ev := ev.(type) {
-		case *network.EventRequestWillBeSent:
-			b.urls[ev.RequestID] = ev.Request.URL
-		case *network.EventLoadingFailed:
-			if s := ev.CorsErrorStatus; s != nil {
-				reason := s.CorsError.String()
-				if s.FailedParameter != "" {
-					reason += " (" + s.FailedParameter + ")"
-				}
-				u := b.urls[ev.RequestID]
-				b.corsErrors[u] = append(b.corsErrors[u], reason)
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
-	start, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if _, err := chromedp.Call(start, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
-	return b
-}
-
 // awaitCertificate waits until the test Caddy, which issues the
 // certificates of its sites in the background once a configuration is
 // loaded, completes a TLS handshake for host on port, and returns that
@@ -433,23 +396,6 @@ func certificateKeys(t *testing.T) []string {
 	return keys
 }
 
-// corsErrorsFor returns the CORS errors Chromium reported for URLs that
-// start with prefix.
-func (b *browser) corsErrorsFor(prefix string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []string
-	for u, reasons := range b.corsErrors {
-		if strings.HasPrefix(u, prefix) {
-			for _, r := range reasons {
-				out = append(out, u+": "+r)
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // fetchScript is the function each page runs: fetch, then report what a
 // script can see. Run in a sandboxed iframe, it posts its result to the
 // parent page.
@@ -463,9 +409,9 @@ const fetchScript = `async (url, init, probe) => {
 	}
 }`
 
-// run calls fetch from page (an origin, or sandboxed for an opaque origin
-// inside the app's page) and returns what the script saw.
-func (b *browser) run(page, url string, f fetchCall) (scriptSaw, error) {
+// fetchExpression is the JavaScript expression that makes f's fetch() of
+// url and reports what the script saw.
+func fetchExpression(url string, f fetchCall) (string, error) {
 	init := map[string]any{"mode": "cors"}
 	if f.method != "" {
 		init["method"] = f.method
@@ -484,29 +430,35 @@ func (b *browser) run(page, url string, f fetchCall) (scriptSaw, error) {
 	}
 	args, err := json.Marshal([]any{url, init, probeHeaders})
 	if err != nil {
-		return scriptSaw{}, err
+		return "", err
 	}
-	call := fmt.Sprintf("(%s)(...%s)", fetchScript, args)
-	pageURL := page + "/"
+	return fmt.Sprintf("(%s)(...%s)", fetchScript, args), nil
+}
+
+// runStep runs st in engine e against url: from st.page (an origin, or
+// sandboxed for an opaque origin inside the app's page), the step's script
+// if it has one, else its fetch; and returns what the script saw.
+func runStep(e browsers.Engine, st step, url string) (scriptSaw, error) {
+	expr := ""
+	if st.script.js != "" {
+		arg, _ := json.Marshal(url)
+		expr = fmt.Sprintf("(%s)(%s)", st.script.js, arg)
+	} else {
+		var err error
+		if expr, err = fetchExpression(url, st.fetch); err != nil {
+			return scriptSaw{}, err
+		}
+	}
+	page := st.page
 	if page == sandboxed {
-		pageURL = app + "/"
-		// A sandboxed iframe without allow-same-origin has an opaque
-		// origin, serialised as "null".
-		inner, _ := json.Marshal("<script>(" + call + ").then((r) => parent.postMessage(r, '*'))</script>")
-		call = fmt.Sprintf(`new Promise((resolve) => {
-			const frame = document.createElement('iframe');
-			frame.sandbox = 'allow-scripts';
-			window.addEventListener('message', (e) => { if (e.source === frame.contentWindow) resolve(e.data); });
-			frame.srcdoc = %s;
-			document.body.appendChild(frame);
-		})`, inner)
+		page = app
+		expr = browsers.InSandboxedFrame(expr)
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL)); err != nil {
-		return scriptSaw{}, err
-	}
-	return chromedp.Run(ctx, chromedp.Evaluate[scriptSaw](call, chromedp.EvalAwaitPromise))
+	var saw scriptSaw
+	err := browsers.RunAt(ctx, e, page+"/", expr, &saw)
+	return saw, err
 }
 
 // browserSummary is the line TestMain prints last, after every test (go test
@@ -529,43 +481,204 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestBrowser runs every scenario in headless Chromium and prints a
+// browsersEnv, if set, names the engines to run (comma-separated), for
+// example CORS_BROWSERS=firefox; by default every engine runs.
+const browsersEnv = "CORS_BROWSERS"
+
+// enginesRequired reports whether a missing engine is a failure rather
+// than a reason to skip: in CI, every engine is installed.
+func enginesRequired() bool { return os.Getenv("CI") != "" }
+
+// wantedEngines returns the engines to run: those browsersEnv names, or
+// all of them.
+func wantedEngines(t *testing.T) []string {
+	v := os.Getenv(browsersEnv)
+	if v == "" {
+		return browsers.Names
+	}
+	var names []string
+	for _, n := range strings.Split(v, ",") {
+		n = strings.TrimSpace(n)
+		if !slices.Contains(browsers.Names, n) {
+			t.Fatalf("%s=%q: no engine named %q; the engines are %s", browsersEnv, v, n, strings.Join(browsers.Names, ", "))
+		}
+		names = append(names, n)
+	}
+	return names
+}
+
+// missingEngine says what an engine lacks and which packages bring it.
+func missingEngine(name string) string {
+	if m := browsers.Missing(name); len(m) > 0 {
+		return fmt.Sprintf("%s skipped, no %s (apt-get install %s)", name, strings.Join(m, ", "), strings.Join(browsers.Packages(name), " "))
+	}
+	return ""
+}
+
+// engineTally counts, for one engine, the scenarios it ran and those it
+// agreed on.
+type engineTally struct {
+	name        string
+	skipped     string // why it did not run, if it did not
+	ran, agreed int
+}
+
+func (e engineTally) String() string {
+	switch {
+	case e.skipped != "":
+		return e.skipped
+	case e.ran == len(browserScenarios) && e.agreed == e.ran:
+		return fmt.Sprintf("%s %d agree", e.name, e.agreed)
+	}
+	return fmt.Sprintf("%s %d of %d agree", e.name, e.agreed, e.ran)
+}
+
+// TestBrowser runs every scenario in every installed engine and prints a
 // one-line summary.
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
-		t.Skip("browser scenarios need Chromium and the test Caddy")
+		t.Skip("browser scenarios need the browsers and the test Caddy")
 	}
-	requireChromium(t)
-	// The configuration is loaded in a subtest of its own: caddytest dumps
-	// the whole running configuration when the test that loaded it fails,
-	// which would bury a scenario's report.
-	if !t.Run("load", func(t *testing.T) {
-		caddytest.NewTester(t).InitServer(caddyfileFor(browserPolicies), "caddyfile")
-	}) {
-		t.FailNow()
-	}
-	b := startBrowser(t, certificateKeys(t))
-
-	agree := 0
-	for _, s := range browserScenarios {
-		if t.Run(slug(s.name), func(t *testing.T) { runScenario(t, b, s) }) {
-			agree++
+	wanted := wantedEngines(t)
+	tallies := map[string]*engineTally{}
+	var names []string // the engines that run
+	for _, name := range wanted {
+		tally := &engineTally{name: name, skipped: missingEngine(name)}
+		tallies[name] = tally
+		if tally.skipped == "" {
+			names = append(names, name)
+		} else if enginesRequired() {
+			t.Errorf("browser: CI must run the %d browser scenarios in %s: %s", len(browserScenarios), name, tally.skipped)
 		}
 	}
-	browserSummary = fmt.Sprintf("browser: %d scenarios, %d agree", len(browserScenarios), agree)
+	summarise := func() {
+		parts := make([]string, len(wanted))
+		for i, name := range wanted {
+			parts[i] = tallies[name].String()
+		}
+		browserSummary = fmt.Sprintf("browser: %d scenarios; %s", len(browserScenarios), strings.Join(parts, ", "))
+	}
+	summarise()
+	if t.Failed() {
+		t.FailNow()
+	}
+	if len(names) == 0 {
+		t.Skip(browserSummary)
+	}
+	caddytest.NewTester(withoutConfigDump{t}).InitServer(caddyfileFor(browserPolicies), "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+	engines := startEngines(t, names, certificateKeys(t))
+	if !t.Run("pages", func(t *testing.T) { checkPages(t, engines) }) {
+		t.FailNow()
+	}
+
+	for _, s := range browserScenarios {
+		t.Run(slug(s.name), func(t *testing.T) {
+			for _, e := range engines {
+				ran := false // -run may leave the engine out
+				agreed := t.Run(e.Name(), func(t *testing.T) { ran = true; runScenario(t, e, s) })
+				if ran {
+					tallies[e.Name()].ran++
+					if agreed {
+						tallies[e.Name()].agreed++
+					}
+				}
+			}
+		})
+	}
+	summarise()
 }
 
-// runScenario runs the steps of s and checks both sides; a failure prints
-// everything a reader needs to see why.
-func runScenario(t *testing.T, b *browser, s scenario) {
+// withoutConfigDump is the test as caddytest sees it: caddytest dumps the
+// whole running configuration when the test that loaded it fails, which
+// would bury a scenario's report (which prints the policy that matters).
+// Loading it in a subtest of its own instead would leave it unloaded when
+// -run selects scenarios (TestBrowser/<slug>).
+type withoutConfigDump struct{ testing.TB }
+
+// Failed tells caddytest's cleanup there is nothing to dump.
+func (withoutConfigDump) Failed() bool { return false }
+
+// startEngines starts the named engines side by side, each pointed at a
+// proxy that reaches the .test names on 127.0.0.1 and trusting the
+// certificates of trustedKeys, and stops them when t ends.
+func startEngines(t *testing.T, names []string, trustedKeys []string) []browsers.Engine {
+	t.Helper()
+	proxy, err := browsers.StartProxy("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		proxy.Close()
+		if r := slices.Compact(slices.Sorted(slices.Values(proxy.Refused()))); len(r) > 0 {
+			t.Logf("the proxy refused the engines' own requests to %s", strings.Join(r, ", "))
+		}
+	})
+	engines := make([]browsers.Engine, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		dir := t.TempDir()
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			engines[i], errs[i] = browsers.Start(ctx, name, browsers.Options{Dir: dir, Proxy: proxy.Addr, TrustedKeys: trustedKeys})
+		})
+	}
+	wg.Wait()
+	for i, e := range engines {
+		if e != nil {
+			t.Cleanup(func() { e.Close() })
+		} else {
+			t.Errorf("browser: %v", errs[i])
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	return engines
+}
+
+// checkPages checks that every engine gets every page from the test Caddy,
+// at its own origin, and, over HTTPS, as a secure context (which Secure
+// cookies and some fetch() rules need) although the engine trusts the
+// test CA only through TrustedKeys.
+func checkPages(t *testing.T, engines []browsers.Engine) {
+	for _, e := range engines {
+		for _, page := range pageOrigins {
+			var got struct {
+				Origin string `json:"origin"`
+				Title  string `json:"title"`
+				Secure bool   `json:"secure"`
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			err := browsers.RunAt(ctx, e, page+"/", "({origin: location.origin, title: document.title, secure: window.isSecureContext})", &got)
+			cancel()
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			// localhost and 127.0.0.1 are secure contexts over HTTP too.
+			if got.Origin != page || got.Title != "page" || !got.Secure {
+				t.Errorf("%s: %s/ is %+v; want origin %s, the title \"page\" the test Caddy serves, a secure context", e.Name(), page, got, page)
+			}
+		}
+	}
+}
+
+// runScenario runs the steps of s in engine e and checks both sides; a
+// failure prints everything a reader needs to see why.
+func runScenario(t *testing.T, e browsers.Engine, s scenario) {
 	var problems []string
 	var last scriptSaw // what the browser saw of the scenario's own fetch
 	check := func(st step) {
 		times := max(st.times, 1)
 		for i := range times {
-			saw, err := b.run(st.page, s.url(st.fetch), st.fetch)
+			saw, err := runStep(e, st, s.url(e.Name(), st.fetch))
 			if err != nil {
-				problems = append(problems, fmt.Sprintf("fetch from %s: %v", st.page, err))
+				problems = append(problems, fmt.Sprintf("step from %s: %v", st.page, err))
 				return
 			}
 			last = saw
@@ -594,7 +707,7 @@ func runScenario(t *testing.T, b *browser, s scenario) {
 	}
 	check(s.step)
 
-	prefix := "/" + s.policy + "/" + slug(s.name)
+	prefix := s.path(e.Name())
 	requests := requestsUnder(prefix)
 	got := serverSaw{}
 	for _, r := range requests {
@@ -609,7 +722,7 @@ func runScenario(t *testing.T, b *browser, s scenario) {
 		got.actual++
 		got.cookie = r.header.Get("Cookie") != ""
 	}
-	want := s.server
+	want := s.serverFor(e.Name())
 	if want.preflightStatus == 0 {
 		got.preflightStatus = 0
 	}
@@ -618,7 +731,7 @@ func runScenario(t *testing.T, b *browser, s scenario) {
 	}
 	// Last, as its requests are not the browser's: caddy cors check must
 	// decide the scenario's own fetch as the browser did.
-	if p := crossCheck(s, last); p != "" {
+	if p := crossCheck(s, e.Name(), last); p != "" {
 		problems = append(problems, p)
 	}
 	if len(problems) == 0 {
@@ -626,7 +739,7 @@ func runScenario(t *testing.T, b *browser, s scenario) {
 	}
 
 	var report strings.Builder
-	fmt.Fprintf(&report, "scenario %q disagrees:\n", s.name)
+	fmt.Fprintf(&report, "scenario %q disagrees in %s:\n", s.name, e.Name())
 	for _, p := range problems {
 		fmt.Fprintf(&report, "\t%s\n", p)
 	}
@@ -635,20 +748,25 @@ func runScenario(t *testing.T, b *browser, s scenario) {
 		cors += "\n(then, through /load)\n" + s.reload
 	}
 	fmt.Fprintf(&report, "policy (under /%s/):\n%s\n", s.policy, indent(cors, "\t"))
-	if s.chromium != "" {
-		fmt.Fprintf(&report, "Chromium: %s\n", s.chromium)
+	if s.browsers != "" {
+		fmt.Fprintf(&report, "every engine: %s\n", s.browsers)
+	}
+	if d, ok := s.engines[e.Name()]; ok {
+		fmt.Fprintf(&report, "%s: %s\n", e.Name(), d.why)
 	}
 	fmt.Fprintf(&report, "requests the server saw:\n")
 	for _, r := range requests {
 		fmt.Fprintf(&report, "\t%s %s\n\t\trequest:  %s\n\t\tanswered: %d %s\n", r.method, r.path,
 			headerLine(r.header), r.status, headerLine(r.responseHeader))
 	}
-	// DevTools reports a failed load slightly after the script sees it.
+	// Engines report a failed load slightly after the script sees it.
 	time.Sleep(100 * time.Millisecond)
-	if errs := b.corsErrorsFor(apiBase + prefix); len(errs) > 0 {
-		fmt.Fprintf(&report, "Chromium's CORS errors:\n\t%s\n", strings.Join(errs, "\n\t"))
+	if errs := e.CORSErrors(apiBase + prefix); len(errs) > 0 {
+		fmt.Fprintf(&report, "%s's CORS errors:\n\t%s\n", e.Name(), strings.Join(errs, "\n\t"))
+	} else if e.Name() == browsers.WebKit {
+		fmt.Fprintf(&report, "webkit gives no console messages over WebDriver\n")
 	} else {
-		fmt.Fprintf(&report, "Chromium reported no CORS error\n")
+		fmt.Fprintf(&report, "%s reported no CORS error\n", e.Name())
 	}
 	t.Error(report.String())
 }
@@ -682,12 +800,12 @@ var checkClient = &http.Client{Transport: &http.Transport{
 }}
 
 // crossCheck runs caddy cors check's decision on the scenario's own fetch
-// and compares it with what Chromium decided (saw): the same verdict and,
+// and compares it with what the engine decided (saw): the same verdict and,
 // for an allowed request, the same readable headers. Where the scenario
-// says the standard blocks what Chromium allows, the check must follow the
-// standard. It returns the disagreement, or "".
-func crossCheck(s scenario, saw scriptSaw) string {
-	in := checkInput{URL: s.url(s.fetch), Origin: s.page, Method: s.fetch.method, Credentials: s.fetch.credentials == include}
+// says the standard blocks what the engines allow, the check must follow
+// the standard. It returns the disagreement, or "".
+func crossCheck(s scenario, engine string, saw scriptSaw) string {
+	in := checkInput{URL: s.url(engine, s.fetch), Origin: s.page, Method: s.fetch.method, Credentials: s.fetch.credentials == include}
 	for _, h := range s.fetch.headers {
 		in.Headers = append(in.Headers, headerPair{Name: h[0], Value: h[1]})
 	}

@@ -92,6 +92,16 @@ var subdirectives = map[string]string{
 //		allow_insecure_origins
 //		allow_public_suffix_wildcards
 //		cross_origin_protection
+//		shadow {
+//			origins       <origin>...
+//			origin_regexp <regexp>...
+//			methods       <method>... | *
+//			headers       <header>... | *
+//			credentials   [true|false]
+//			private_network
+//			allow_insecure_origins
+//			allow_public_suffix_wildcards
+//		}
 //	}
 //
 // The list subdirectives may be repeated and add up; the others take the
@@ -105,24 +115,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
 	directive := d.Token()
 	where := make(map[string][]caddyfile.Token) // field → the token of each value
-	args := func(field string, dst *[]string) error {
-		n := 0
-		for ; d.NextArg(); n++ {
-			*dst = append(*dst, d.Val())
-			where[field] = append(where[field], d.Token())
-		}
-		if n == 0 {
-			return d.ArgErr()
-		}
-		return nil
-	}
-	flag := func(dst *bool) error {
-		if d.NextArg() {
-			return d.ArgErr()
-		}
-		*dst = true
-		return nil
-	}
+	args := func(field string, dst *[]string) error { return listArgs(d, where, field, dst) }
+	flag := func(dst *bool) error { return flagArg(d, dst) }
+	var shadowWhere map[string][]caddyfile.Token // the same, for the shadow policy
+	var shadowToken caddyfile.Token
 
 	// Arguments on the directive line are origins.
 	for d.NextArg() {
@@ -143,13 +139,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "expose":
 			err = args(fieldExposed, &h.ExposedHeaders)
 		case "credentials":
-			h.AllowCredentials = true
-			if d.NextArg() {
-				h.AllowCredentials, err = strconv.ParseBool(d.Val())
-				if err != nil || d.NextArg() {
-					return d.Errf("credentials takes true, false or nothing (true), not %q", d.Val())
-				}
-			}
+			err = credentialsArg(d, &h.AllowCredentials)
 		case "max_age":
 			var s string
 			if !d.AllArgs(&s) {
@@ -187,6 +177,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = flag(&h.AllowPublicSuffixWildcards)
 		case "cross_origin_protection":
 			err = flag(&h.CrossOriginProtection)
+		case "shadow":
+			if h.Shadow != nil {
+				return d.Errf("shadow is given twice: write one shadow block")
+			}
+			shadowToken = d.Token()
+			shadowWhere = make(map[string][]caddyfile.Token)
+			h.Shadow, err = unmarshalShadow(d, shadowWhere)
 		default:
 			return d.Errf("unknown cors subdirective %q: %s", sub, suggestSubdirective(sub))
 		}
@@ -197,16 +194,34 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 
 	cfg, _ := h.expandedConfig(nil)
 	_, _, err := compile(cfg, compileOptions{skipPlaceholders: true})
+	var problems []problem
 	var perr *policyError
-	if !errors.As(err, &perr) {
+	if errors.As(err, &perr) {
+		problems = perr.problems
+	} else if err != nil {
 		return err
 	}
-	lines := make([]string, len(perr.problems))
-	for i, p := range perr.problems {
+	if h.Shadow != nil {
+		cfg, _ := h.Shadow.handler().expandedConfig(nil)
+		_, _, err := compile(cfg, compileOptions{skipPlaceholders: true, shadow: true})
+		if errors.As(err, &perr) {
+			problems = append(problems, perr.problems...)
+		} else if err != nil {
+			return err
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	lines := make([]string, len(problems))
+	for i, p := range problems {
 		// Report each problem at the line of its value, or of its
-		// subdirective, or else of the directive.
-		tok := directive
-		if toks := where[p.field]; p.index >= 0 && p.index < len(toks) {
+		// subdirective, or else of the directive (or of shadow).
+		tok, toks := directive, where[p.field]
+		if p.shadow {
+			tok, toks = shadowToken, shadowWhere[p.field]
+		}
+		if p.index >= 0 && p.index < len(toks) {
 			tok = toks[p.index]
 		} else if len(toks) == 1 && p.index < 0 {
 			tok = toks[0]
@@ -214,7 +229,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		at := caddyfile.NewDispenser([]caddyfile.Token{tok})
 		at.Next()
 		name := subdirectives[p.field]
-		if p.index < 0 && p.field == fieldOrigins {
+		if p.index < 0 && p.field == fieldOrigins && !p.shadow {
 			name = "cors"
 			if h.matcher != "" {
 				p.msg = matcherWithoutOrigins(h.matcher, h.AllowCredentials)
@@ -223,6 +238,104 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		lines[i] = at.WrapErr(errors.New(p.describe(name))).Error()
 	}
 	return errors.New(joinProblems(lines))
+}
+
+// listArgs appends the arguments of a list subdirective to dst, and the
+// token of each to where[field].
+func listArgs(d *caddyfile.Dispenser, where map[string][]caddyfile.Token, field string, dst *[]string) error {
+	n := 0
+	for ; d.NextArg(); n++ {
+		*dst = append(*dst, d.Val())
+		where[field] = append(where[field], d.Token())
+	}
+	if n == 0 {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+// flagArg sets a subdirective that takes no argument.
+func flagArg(d *caddyfile.Dispenser, dst *bool) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	*dst = true
+	return nil
+}
+
+// credentialsArg reads credentials, which takes true, false or nothing.
+func credentialsArg(d *caddyfile.Dispenser, dst *bool) error {
+	*dst = true
+	if d.NextArg() {
+		var err error
+		*dst, err = strconv.ParseBool(d.Val())
+		if err != nil || d.NextArg() {
+			return d.Errf("credentials takes true, false or nothing (true), not %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// shadowSubdirectiveNames are the subdirectives of a shadow block, in the
+// order of the docs.
+var shadowSubdirectiveNames = []string{
+	"origins", "origin_regexp", "methods", "headers", "credentials", "private_network",
+	"allow_insecure_origins", "allow_public_suffix_wildcards",
+}
+
+// unmarshalShadow reads the block of a shadow subdirective:
+//
+//	shadow {
+//		origins       <origin>...
+//		origin_regexp <regexp>...
+//		methods       <method>... | *
+//		headers       <header>... | *
+//		credentials   [true|false]
+//		private_network
+//		allow_insecure_origins
+//		allow_public_suffix_wildcards
+//	}
+//
+// The subdirectives that shape an allowed answer rather than decide
+// whether a request is allowed are refused with why.
+func unmarshalShadow(d *caddyfile.Dispenser, where map[string][]caddyfile.Token) (*ShadowPolicy, error) {
+	if d.NextArg() {
+		return nil, d.Errf("shadow takes a block of its policy, not %q: write shadow { origins … }", d.Val())
+	}
+	s := new(ShadowPolicy)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch sub := d.Val(); sub {
+		case "origins":
+			err = listArgs(d, where, fieldOrigins, &s.AllowedOrigins)
+		case "origin_regexp":
+			err = listArgs(d, where, fieldOriginRegexps, &s.AllowedOriginRegexps)
+		case "methods":
+			err = listArgs(d, where, fieldMethods, &s.AllowedMethods)
+		case "headers":
+			err = listArgs(d, where, fieldHeaders, &s.AllowedHeaders)
+		case "credentials":
+			err = credentialsArg(d, &s.AllowCredentials)
+		case "private_network":
+			err = flagArg(d, &s.AllowPrivateNetwork)
+		case "allow_insecure_origins":
+			err = flagArg(d, &s.AllowInsecureOrigins)
+		case "allow_public_suffix_wildcards":
+			err = flagArg(d, &s.AllowPublicSuffixWildcards)
+		case "expose", "max_age", "preflight_status", "passthrough":
+			return nil, d.Errf("shadow: %s cannot be set in a shadow policy: a shadow policy is only compared with the policy on "+
+				"whether it would allow each request, and %s does not change that; set it on the cors policy itself", sub, sub)
+		case "shadow":
+			return nil, d.Errf("shadow: a shadow policy cannot have a shadow of its own: write one shadow block, in the cors block")
+		default:
+			return nil, d.Errf("unknown shadow subdirective %q: shadow takes %s and %s", sub,
+				strings.Join(shadowSubdirectiveNames[:len(shadowSubdirectiveNames)-1], ", "), shadowSubdirectiveNames[len(shadowSubdirectiveNames)-1])
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // matcherWithoutOrigins explains a cors directive whose only argument was
@@ -244,7 +357,7 @@ func matcherWithoutOrigins(matcher string, credentials bool) string {
 // subdirectiveNames are the cors subdirectives, in the order of the docs.
 var subdirectiveNames = []string{
 	"origins", "origin_regexp", "methods", "headers", "expose", "credentials", "max_age", "preflight_status",
-	"passthrough", "private_network", "allow_insecure_origins", "allow_public_suffix_wildcards", "cross_origin_protection",
+	"passthrough", "private_network", "allow_insecure_origins", "allow_public_suffix_wildcards", "cross_origin_protection", "shadow",
 }
 
 // jsonNames pairs the JSON names of the fields that the Caddyfile names

@@ -185,7 +185,7 @@ func TestUnmarshalCaddyfileMaxAge(t *testing.T) {
 // the list of them all.
 func TestUnmarshalCaddyfileSuggests(t *testing.T) {
 	const all = `cors takes origins, origin_regexp, methods, headers, expose, credentials, max_age, preflight_status, passthrough, ` +
-		`private_network, allow_insecure_origins, allow_public_suffix_wildcards and cross_origin_protection`
+		`private_network, allow_insecure_origins, allow_public_suffix_wildcards, cross_origin_protection and shadow`
 	for _, tc := range []struct{ sub, want string }{
 		{"header", `did you mean "headers"?`},
 		{"origin", `did you mean "origins"?`},

@@ -62,11 +62,17 @@ type problem struct {
 	value string // the offending value, as written
 	from  string // the placeholder value expanded to, if any
 	msg   string // what is wrong and what to write instead
+	// shadow marks a problem of the shadow policy, which is described
+	// after "shadow: ".
+	shadow bool
 }
 
 // describe writes the problem after the name of its field.
 func (p problem) describe(field string) string {
 	s := field + ": "
+	if p.shadow {
+		s = "shadow: " + s
+	}
 	if p.index >= 0 {
 		s += quote(p.value) + " "
 		if p.from != "" && p.from != p.value {
@@ -130,6 +136,9 @@ type compileOptions struct {
 	// skipPlaceholders leaves unchecked the values that hold a placeholder,
 	// counting them as present; Provision checks them once expanded.
 	skipPlaceholders bool
+	// shadow compiles a shadow policy, whose problems and warnings are
+	// marked as its own.
+	shadow bool
 }
 
 // compiler gathers problems and warnings while a config is compiled.
@@ -140,13 +149,13 @@ type compiler struct {
 }
 
 func (c *compiler) refuse(field string, index int, value, format string, args ...any) {
-	c.problems = append(c.problems, problem{field: field, index: index, value: value, msg: fmt.Sprintf(format, args...)})
+	c.problems = append(c.problems, problem{field: field, index: index, value: value, msg: fmt.Sprintf(format, args...), shadow: c.opts.shadow})
 }
 
 // warn records a warning about a value, which names its field and the
 // value as a problem does.
 func (c *compiler) warn(field string, index int, value, format string, args ...any) {
-	c.warnings = append(c.warnings, problem{field: field, index: index, value: value, msg: fmt.Sprintf(format, args...)})
+	c.warnings = append(c.warnings, problem{field: field, index: index, value: value, msg: fmt.Sprintf(format, args...), shadow: c.opts.shadow})
 }
 
 // deferred reports whether value holds a placeholder that is left for
@@ -176,7 +185,12 @@ func compile(cfg config, opts compileOptions) (*policy, []problem, error) {
 	}
 	c.origins(cfg, p)
 	c.regexps(cfg, p)
-	if !p.anyOrigin && len(cfg.AllowedOrigins) == 0 && len(cfg.AllowedOriginRegexps) == 0 {
+	switch {
+	case p.anyOrigin || len(cfg.AllowedOrigins) > 0 || len(cfg.AllowedOriginRegexps) > 0:
+	case opts.shadow:
+		c.refuse(fieldOrigins, -1, "", `no origin is allowed, so the shadow policy would refuse every CORS request: list the origins it would allow, `+
+			`such as "https://app.example.com" (Caddyfile: origins https://app.example.com inside shadow), or any origin with "*"`)
+	default:
 		c.refuse(fieldOrigins, -1, "", `no origin is allowed, so the handler would do nothing: list the origins of your pages, `+
 			`such as "https://app.example.com" (Caddyfile: cors https://app.example.com), or allow any origin with "*" (Caddyfile: origins *)`)
 	}

@@ -33,7 +33,9 @@ import (
 //
 // Browsers send Sec-Fetch-Site only to secure origins (https), so over
 // plain http, and on Chromium's WebSocket handshakes, which carry no
-// Sec-Fetch-* header at all, rule 5 decides.
+// Sec-Fetch-* header at all, rule 5 decides. Firefox 153 sends its
+// extended CONNECT with neither Sec-Fetch-Site nor Origin: rule 5 lets it
+// pass, as it would any client that is not a browser.
 // https://w3c.github.io/webappsec-fetch-metadata/#sec-fetch-site-header
 // https://fetch.spec.whatwg.org/#origin-header
 // https://www.rfc-editor.org/rfc/rfc6455#section-10.2
@@ -146,13 +148,17 @@ func refuseCrossOrigin(w http.ResponseWriter) {
 }
 
 // refusedCrossOrigin applies cross-origin protection to r and, if it
-// refuses r, answers it and logs why.
+// refuses r, answers it, logs why and makes the refusal visible as the
+// policy's are (metrics, access log, placeholders), with the reason
+// cross_origin.
 func (h *Handler) refusedCrossOrigin(w http.ResponseWriter, r *http.Request) bool {
 	rf := h.policy.checkCrossOrigin(r)
 	if rf.reason == allowed {
 		return false
 	}
-	h.logRefusal(r, &decision{kind: actual, refusal: rf})
+	d := decision{kind: actual, refusal: rf}
+	h.logRefusal(r, &d)
+	h.observe(r, &d)
 	refuseCrossOrigin(w)
 	return true
 }

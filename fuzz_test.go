@@ -200,6 +200,8 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 		"cors https://a.example {\n credentials\n expose X-A\n preflight_status 200\n passthrough\n private_network\n}",
 		"cors null",
 		"cors {\n origin_regexp ^https://[a-z]{2}\\.example$\n}",
+		"cors https://a.example {\n methods PUT\n shadow {\n origins https://a.example\n methods * PUT\n credentials\n }\n}",
+		"cors https://a.example {\n shadow {\n expose X-A\n }\n shadow\n}",
 	} {
 		f.Add(s)
 	}

@@ -49,6 +49,13 @@ var (
 //
 // An insecure or malformed policy is refused when the configuration loads,
 // with one message per problem.
+//
+// What it decides about each CORS request is counted in
+// caddy_cors_requests_total when Caddy's HTTP metrics are on, written into
+// the request's access log entry as cors_result and cors_reason, and held
+// in the placeholders {http.cors.result} ("allowed" or "refused") and
+// {http.cors.reason} (origin, method, header, authorization, malformed or
+// too_large; empty when allowed) for the handlers after it.
 type Handler struct {
 	// The origins whose pages may read responses. Each is "*" (any origin;
 	// not with allow_credentials), an exact origin such as
@@ -182,8 +189,11 @@ type Handler struct {
 	// it (plain http, old browsers, Chromium's WebSocket handshakes), it
 	// passes without Origin (not a browser) or with an Origin that names
 	// the request's Host, and is refused otherwise. A WebSocket over HTTP/2
-	// (an extended CONNECT) is checked like a write. Refused together with
-	// "*" in allowed_origins, which would trust every origin.
+	// (an extended CONNECT) is checked like a write, but Firefox sends it
+	// without Origin or Sec-Fetch-Site, so it passes: Caddy offers it only
+	// with GODEBUG=http2xconnect=1, without which Firefox uses HTTP/1.1
+	// and is checked. Refused together with "*" in allowed_origins, which
+	// would trust every origin.
 	//
 	// It does not authenticate anything, nor stop requests that other
 	// clients than browsers send, nor cross-origin GET requests: keep GET
@@ -199,11 +209,21 @@ type Handler struct {
 	// https://fetch.spec.whatwg.org/#origin-header
 	CrossOriginProtection bool `json:"cross_origin_protection,omitempty"`
 
+	// A policy to try out beside this one: it never changes a response,
+	// but every CORS request that it would allow where this policy
+	// refuses, or refuse where this one allows, is counted in
+	// caddy_cors_shadow_disagreements_total and logged (at most one line a
+	// second, by the logger http.handlers.cors.shadow). See ShadowPolicy.
+	Shadow *ShadowPolicy `json:"shadow,omitempty"`
+
 	policy  *policy
 	err     error // the problems found by Provision, which Validate reports
 	logger  *zap.Logger
 	matcher string         // the Caddyfile matcher token in front of the origins, if any
 	second  *secondHandler // set once this handler has logged that another cors handler came first
+
+	shadow   *shadow   // the compiled Shadow, if any
+	counters *counters // nil unless Caddy's HTTP metrics are on
 }
 
 // MaxAge is the type of Handler.MaxAge: a caddy.Duration whose JSON
@@ -286,8 +306,34 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.second = new(secondHandler)
-	cfg, expanded := h.expandedConfig(caddy.NewReplacer())
-	p, warnings, err := compile(cfg, compileOptions{})
+	repl := caddy.NewReplacer()
+	p, problems := h.compilePolicy(repl, false)
+	var shadowPolicy *policy
+	if h.Shadow != nil {
+		sh := h.Shadow.handler()
+		sh.logger = h.logger
+		var shadowProblems []problem
+		shadowPolicy, shadowProblems = sh.compilePolicy(repl, true)
+		problems = append(problems, shadowProblems...)
+	}
+	if len(problems) > 0 {
+		h.err = &policyError{problems: problems}
+		return nil
+	}
+	h.policy = p
+	if shadowPolicy != nil {
+		h.shadow = &shadow{policy: shadowPolicy}
+	}
+	return h.provisionMetrics(ctx)
+}
+
+// compilePolicy expands the global placeholders of the handler's
+// configuration with repl and compiles it. It logs the warnings, and
+// returns the problems that refuse it, each naming the placeholder its
+// value came from, and marked as the shadow policy's if shadow is set.
+func (h *Handler) compilePolicy(repl *caddy.Replacer, shadow bool) (*policy, []problem) {
+	cfg, expanded := h.expandedConfig(repl)
+	p, warnings, err := compile(cfg, compileOptions{shadow: shadow})
 	h.logWarnings(warnings, expanded)
 	var problems []problem
 	if err != nil {
@@ -298,13 +344,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			}
 		}
 	}
-	if problems = append(expanded.problems, problems...); len(problems) > 0 {
-		h.err = &policyError{problems: problems}
-		return nil
+	for i := range expanded.problems {
+		expanded.problems[i].shadow = shadow
+	}
+	problems = append(expanded.problems, problems...)
+	if len(problems) > 0 {
+		return nil, problems
 	}
 	p.summary = summarize(cfg)
-	h.policy = p
-	return nil
+	return p, nil
 }
 
 // summarize names a policy in logs by the origins it allows.
@@ -418,6 +466,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if d.refusal.reason != allowed {
 		h.logRefusal(r, &d)
 	}
+	h.observe(r, &d)
 
 	if d.kind == preflight && !h.policy.passthrough {
 		// The one allocation: the values of this response's headers.

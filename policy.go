@@ -91,7 +91,37 @@ const (
 	// refusedCrossOrigin: cross_origin_protection refused a request that
 	// can change state, from an origin the policy does not allow.
 	refusedCrossOrigin
+
+	// numRefusalReasons counts the reasons above; it sizes the tables of
+	// words and counters indexed by reason.
+	numRefusalReasons
 )
+
+// reasonWords are the words that name each refusal reason in metrics, in
+// access logs and in the {http.cors.reason} placeholder: short, stable and
+// never chosen by a client. A new reason needs only its word here.
+var reasonWords = [numRefusalReasons]string{
+	allowed:               "",
+	refusedOrigin:         "origin",
+	refusedMethod:         "method",
+	refusedHeader:         "header",
+	refusedAuthorization:  "authorization",
+	refusedMalformed:      "malformed",
+	refusedTooManyHeaders: "too_large",
+	refusedCrossOrigin:    "cross_origin",
+}
+
+// word returns the word that names the reason in metrics, access logs and
+// placeholders: "" when the request is allowed.
+func (r refusalReason) word() string { return reasonWords[r] }
+
+// result returns "allowed" or "refused".
+func (r refusalReason) result() string {
+	if r == allowed {
+		return "allowed"
+	}
+	return "refused"
+}
 
 // refusal tells why a request gets no CORS headers; value is the offending
 // part of the request (a substring of it: building one would allocate).
