@@ -290,3 +290,30 @@ func TestCrossOriginProtectionAllocations(t *testing.T) {
 		})
 	}
 }
+
+// TestCrossOriginProtectionObserved checks that a refusal is visible as
+// the policy's are, with the reason cross_origin, and that a request that
+// passes is observed as without the option.
+func TestCrossOriginProtectionObserved(t *testing.T) {
+	h, _ := provision(t, protected)
+	for _, tc := range []struct {
+		name string
+		req  *http.Request
+		want string // {http.cors.result}/{http.cors.reason}
+	}{
+		{"refused", request("POST", "Origin: https://evil.example", "Sec-Fetch-Site: cross-site"), "refused/cross_origin"},
+		{"refused WebSocket", request("GET", "Origin: https://evil.example", "Upgrade: websocket"), "refused/cross_origin"},
+		{"allowed origin", request("POST", "Origin: https://app.example.com", "Sec-Fetch-Site: cross-site"), "allowed/"},
+		{"same origin", request("POST", "Origin: https://api.example.com"), "refused/origin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, repl := caddyRequest(tc.req, false)
+			if err := h.ServeHTTP(httptest.NewRecorder(), r, respond); err != nil {
+				t.Fatal(err)
+			}
+			if got := repl.ReplaceKnown("{http.cors.result}/{http.cors.reason}", ""); got != tc.want {
+				t.Errorf("%q, want %q", got, tc.want)
+			}
+		})
+	}
+}
