@@ -146,19 +146,3 @@ func refuseCrossOrigin(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusForbidden)
 	_, _ = w.Write(crossOriginRefusedBody)
 }
-
-// refusedCrossOrigin applies cross-origin protection to r and, if it
-// refuses r, answers it, logs why and makes the refusal visible as the
-// policy's are (metrics, access log, placeholders), with the reason
-// cross_origin.
-func (h *Handler) refusedCrossOrigin(w http.ResponseWriter, r *http.Request) bool {
-	rf := h.policy.checkCrossOrigin(r)
-	if rf.reason == allowed {
-		return false
-	}
-	d := decision{kind: actual, refusal: rf}
-	h.logRefusal(r, &d)
-	h.observe(r, &d)
-	refuseCrossOrigin(w)
-	return true
-}

@@ -311,6 +311,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	var shadowPolicy *policy
 	if h.Shadow != nil {
 		sh := h.Shadow.handler()
+		// The protection is the handler's, with the origins of each
+		// policy: a shadow that lists fewer origins shows the writes it
+		// would refuse too.
+		sh.CrossOriginProtection = h.CrossOriginProtection
 		sh.logger = h.logger
 		var shadowProblems []problem
 		shadowPolicy, shadowProblems = sh.compilePolicy(repl, true)
@@ -458,15 +462,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.second.warn(h.logger, r, h.policy, first.answer.p)
 		return next.ServeHTTP(w, r)
 	}
-	if h.policy.crossOrigin && h.refusedCrossOrigin(w, r) {
-		return nil
-	}
 	var d decision
-	h.policy.decide(r.Method, r.Header, &d)
+	h.policy.decideRequest(r, &d)
 	if d.refusal.reason != allowed {
 		h.logRefusal(r, &d)
 	}
 	h.observe(r, &d)
+
+	if d.refusal.reason == refusedCrossOrigin {
+		refuseCrossOrigin(w)
+		return nil
+	}
 
 	if d.kind == preflight && !h.policy.passthrough {
 		// The one allocation: the values of this response's headers.

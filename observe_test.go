@@ -293,8 +293,8 @@ func shadowHandler(t *testing.T, js string) (*Handler, *observer.ObservedLogs) {
 // shadow policy decides otherwise, and what is not.
 func TestShadowDisagreements(t *testing.T) {
 	const policy = `"allowed_origins": ["https://app.example.com", "https://old.example.com"], "allowed_methods": ["PUT", "DELETE"], "allowed_headers": ["Content-Type"]`
-	const js = `{` + policy + `, "shadow": {"allowed_origins": ["https://app.example.com", "https://new.example.com"], "allowed_methods": ["PUT", "PATCH"],
-		"allowed_headers": ["Content-Type"]}}`
+	const shadowPolicy = `"shadow": {"allowed_origins": ["https://app.example.com", "https://new.example.com"], "allowed_methods": ["PUT", "PATCH"],
+		"allowed_headers": ["Content-Type"]}`
 	askFor := func(origin, method string, more ...string) *http.Request {
 		return request("OPTIONS", append([]string{"Origin: " + origin, "Access-Control-Request-Method: " + method}, more...)...)
 	}
@@ -306,6 +306,9 @@ func TestShadowDisagreements(t *testing.T) {
 		reason refusalReason
 		agree  bool
 		fields map[string]any // the log line's fields, but for the logger and message
+		// protect turns cross_origin_protection on, which trusts each
+		// policy's own origins.
+		protect bool
 	}{
 		{name: "both allow", req: request("GET", "Origin: https://app.example.com"), agree: true},
 		{name: "both refuse", req: request("GET", "Origin: https://evil.example"), agree: true},
@@ -328,10 +331,28 @@ func TestShadowDisagreements(t *testing.T) {
 			kind: actual, change: wouldAllow, reason: refusedOrigin, fields: map[string]any{
 				"kind": "actual", "change": "would_allow", "reason": "origin", "refused": "https://new.example.com",
 				"origin": "https://new.example.com", "method": "POST", "host": "api.example.com", "path": "/things", "dropped": uint64(0)}},
+		{name: "both protect from a cross-site write", protect: true, agree: true,
+			req: request("POST", "Origin: https://evil.example", "Sec-Fetch-Site: cross-site")},
+		{name: "both let a same-origin write through", protect: true, agree: true,
+			req: request("DELETE", "Origin: https://evil.example", "Sec-Fetch-Site: same-origin")},
+		{name: "would protect from a write", protect: true,
+			req:  request("POST", "Origin: https://old.example.com", "Sec-Fetch-Site: cross-site"),
+			kind: actual, change: wouldRefuse, reason: refusedCrossOrigin, fields: map[string]any{
+				"kind": "actual", "change": "would_refuse", "reason": "cross_origin", "refused": "https://old.example.com",
+				"origin": "https://old.example.com", "method": "POST", "host": "api.example.com", "path": "/things", "dropped": uint64(0)}},
+		{name: "would let a WebSocket handshake through", protect: true,
+			req:  request("GET", "Origin: https://new.example.com", "Upgrade: websocket"),
+			kind: actual, change: wouldAllow, reason: refusedCrossOrigin, fields: map[string]any{
+				"kind": "actual", "change": "would_allow", "reason": "cross_origin", "refused": "https://new.example.com",
+				"origin": "https://new.example.com", "method": "GET", "host": "api.example.com", "path": "/things", "dropped": uint64(0)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, logs := shadowHandler(t, js)
-			plain, _ := provision(t, `{`+policy+`}`)
+			enforced := policy
+			if tc.protect {
+				enforced += `, "cross_origin_protection": true`
+			}
+			h, logs := shadowHandler(t, `{`+enforced+`, `+shadowPolicy+`}`)
+			plain, _ := provision(t, `{`+enforced+`}`)
 			var before float64
 			if !tc.agree {
 				before = counterValue(t, h.counters.shadow[tc.kind][tc.change][tc.reason])

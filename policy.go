@@ -153,8 +153,23 @@ func (r refusal) String() string {
 	return "unknown"
 }
 
-// decide fills d with the answer to a request of the given method and
-// headers. This is where every request is decided.
+// decideRequest decides r: under cross_origin_protection, a request that
+// the protection refuses is refused with refusedCrossOrigin and gets no
+// CORS answer; every other request is decided by the CORS protocol. It is
+// the one place where a request is decided, for the policy and for a
+// shadow policy alike.
+func (p *policy) decideRequest(r *http.Request, d *decision) {
+	if p.crossOrigin {
+		if rf := p.checkCrossOrigin(r); rf.reason != allowed {
+			d.kind, d.refusal = actual, rf
+			return
+		}
+	}
+	p.decide(r.Method, r.Header, d)
+}
+
+// decide fills d with the CORS protocol's answer to a request of the given
+// method and headers.
 func (p *policy) decide(method string, req http.Header, d *decision) {
 	var origins, requestMethods []string
 	d.kind, origins, requestMethods = kindOf(method, req)

@@ -25,6 +25,11 @@ import (
 // refuses. Two refusals for different reasons agree, and so do two
 // answers that allow a request with different headers (another
 // Access-Control-Allow-Headers, or Access-Control-Allow-Private-Network).
+//
+// Under the handler's cross_origin_protection, the shadow policy's origins
+// are also those the protection trusts in the shadow's decision: a shadow
+// that lists fewer origins shows the writes it would refuse, with the
+// reason cross_origin.
 type ShadowPolicy struct {
 	// The origins the shadow policy allows, as in the handler's
 	// allowed_origins.
@@ -85,7 +90,7 @@ type shadow struct {
 // writes a log line.
 func (s *shadow) compare(h *Handler, r *http.Request, d *decision) {
 	var sd decision
-	s.policy.decide(r.Method, r.Header, &sd)
+	s.policy.decideRequest(r, &sd)
 	today, theirs := d.refusal.reason, sd.refusal.reason
 	if (today == allowed) == (theirs == allowed) {
 		return

@@ -43,6 +43,12 @@ func TestShadowProblems(t *testing.T) {
 				`such as "https://app.example.com" (Caddyfile: origins https://app.example.com inside shadow), or any origin with "*"`,
 		},
 		{
+			name: "any origin under cross_origin_protection",
+			js:   `{"allowed_origins": ["https://app.example.com"], "cross_origin_protection": true, "shadow": {"allowed_origins": ["*"]}}`,
+			want: `shadow: allowed_origins: "*" cannot be combined with cross_origin_protection: it trusts every origin, so the protection would refuse nothing; ` +
+				`list the origins of your pages, such as "https://app.example.com"`,
+		},
+		{
 			name: "placeholder",
 			js:   `{"allowed_origins": ["https://app.example.com"], "shadow": {"allowed_origins": ["{env.CORS_SHADOW_TEST_ORIGIN}"]}}`,
 			want: `shadow: allowed_origins: "https://app.example.com/" (from "{env.CORS_SHADOW_TEST_ORIGIN}") has a path ("/"): an origin is scheme://host[:port] with nothing after it; write "https://app.example.com"`,
