@@ -2,11 +2,8 @@ package cors
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -219,10 +216,6 @@ var protectionScenarios = []protectionScenario{
 	{name: "no-referrer page of the allowed origin: form POST", page: protectAllowed + "/no-referrer", script: protectFormPost, target: protectAPI, want: sentForm},
 }
 
-// protectionSummary is the line TestBrowserCrossOriginProtection prints:
-// how many scenarios each engine ran and agreed on.
-var protectionSummary string
-
 // TestBrowserCrossOriginProtection runs the cross-origin protection
 // scenarios in every installed engine (CORS_BROWSERS selects them, as for
 // TestBrowser).
@@ -230,46 +223,25 @@ func TestBrowserCrossOriginProtection(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser scenarios need the browsers and the test Caddy")
 	}
-	wanted := wantedEngines(t)
-	var names, parts []string
-	for _, name := range wanted {
-		switch why := missingEngine(name); {
-		case why == "":
-			names = append(names, name)
-		case enginesRequired():
-			t.Errorf("browser: CI must run the cross-origin protection scenarios in %s: %s", name, why)
-		default:
-			parts = append(parts, why)
-		}
-	}
+	names := enginesToRun(t)
 	if t.Failed() {
 		t.FailNow()
 	}
 	if len(names) == 0 {
-		t.Skipf("browser: cross-origin protection scenarios skipped: %s", strings.Join(parts, ", "))
+		t.Skip(browserSummary())
 	}
 	echo := startEchoServer(t)
 	caddytest.NewTester(withoutConfigDump{t}).InitServer(protectionCaddyfile(strings.TrimPrefix(echo.URL, "http://")), "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
-	engines := startEngines(t, names, protectionCertificateKeys(t, protectAPI, protectAPIHTTP1, protectAllowed, protectPartner, protectOtherSite, protectSameSite))
+	engines := startEngines(t, names, certificateKeys(t, protectAPI, protectAPIHTTP1, protectAllowed, protectPartner, protectOtherSite, protectSameSite))
 
-	agree := map[string]int{}
 	for _, s := range protectionScenarios {
 		t.Run(slug(s.name), func(t *testing.T) {
-			for _, e := range engines {
-				if t.Run(e.Name(), func(t *testing.T) { runProtectionScenario(t, e, echo, s) }) {
-					agree[e.Name()]++
-				}
-			}
+			runInEngines(t, engines, func(t *testing.T, e browsers.Engine) { runProtectionScenario(t, e, echo, s) })
 		})
 	}
-	for _, e := range engines {
-		parts = append(parts, fmt.Sprintf("%s %d agree", e.Name(), agree[e.Name()]))
-	}
-	protectionSummary = fmt.Sprintf("browser: %d cross-origin protection scenarios; %s", len(protectionScenarios), strings.Join(parts, ", "))
-	fmt.Println(protectionSummary)
 }
 
 // runProtectionScenario runs the script of s in its page in engine e and
@@ -336,24 +308,4 @@ func runProtectionScenario(t *testing.T, e browsers.Engine, echo *echoServer, s 
 func sawWithoutError(s protectionSaw) protectionSaw {
 	s.Error = ""
 	return s
-}
-
-// protectionCertificateKeys waits until each https site has its
-// certificate, and returns the SPKI fingerprints (base64 of SHA-256) of
-// the certificates they present, for startBrowser to trust.
-func protectionCertificateKeys(t *testing.T, sites ...string) []string {
-	t.Helper()
-	var keys []string
-	for _, site := range sites {
-		host, port, _ := strings.Cut(strings.TrimPrefix(site, "https://"), ":")
-		conn := awaitSiteCertificate(t, host, port)
-		for _, c := range conn.ConnectionState().PeerCertificates {
-			sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
-			if k := base64.StdEncoding.EncodeToString(sum[:]); !slices.Contains(keys, k) {
-				keys = append(keys, k)
-			}
-		}
-		conn.Close()
-	}
-	return keys
 }

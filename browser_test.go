@@ -371,15 +371,15 @@ func awaitCertificate(t *testing.T, host, port string) *tls.Conn {
 	}
 }
 
-// certificateKeys waits until every HTTPS site of the test configuration
-// has its certificate (Caddy's local CA issues them in the background after
-// a load), and returns the SPKI fingerprints (base64 of SHA-256) of the
+// certificateKeys waits until every HTTPS site among sites has its
+// certificate (Caddy's local CA issues them in the background after a
+// load), and returns the SPKI fingerprints (base64 of SHA-256) of the
 // certificates they present: their leaves and the intermediate of Caddy's
-// local CA, which signed them all.
-func certificateKeys(t *testing.T) []string {
+// local CA, which signed them all. Sites over plain http are skipped.
+func certificateKeys(t *testing.T, sites ...string) []string {
 	t.Helper()
 	var keys []string
-	for _, site := range append([]string{apiBase}, pageOrigins...) {
+	for _, site := range sites {
 		host, port, ok := strings.Cut(strings.TrimPrefix(site, "https://"), ":")
 		if !ok || !strings.HasPrefix(site, "https://") {
 			continue
@@ -461,13 +461,72 @@ func runStep(e browsers.Engine, st step, url string) (scriptSaw, error) {
 	return saw, err
 }
 
-// browserSummary is the line TestMain prints last, after every test (go test
-// shows a passing package's output only in its local-directory mode, and
-// -v); TestBrowser sets it.
-var browserSummary string
+// suite counts, per engine, the browser scenarios that ran and agreed, over
+// the tests of the suite (TestBrowser and TestBrowserCrossOriginProtection),
+// for the one line TestMain prints last, after every test (go test shows a
+// passing package's output only in its local-directory mode, and -v).
+var suite struct {
+	wanted []string // the engines asked for, in order; nil until a test of the suite runs
+	tally  map[string]*engineTally
+}
+
+// suiteScenarios is how many scenarios the suite has in all.
+func suiteScenarios() int { return len(browserScenarios) + len(protectionScenarios) }
+
+// enginesToRun returns the wanted engines that are installed. The others
+// are skipped, with the packages that bring them in the summary; in CI, a
+// missing engine fails t.
+func enginesToRun(t *testing.T) []string {
+	if suite.wanted == nil {
+		suite.wanted = wantedEngines(t)
+		suite.tally = map[string]*engineTally{}
+		for _, name := range suite.wanted {
+			suite.tally[name] = &engineTally{name: name, skipped: missingEngine(name)}
+		}
+	}
+	var names []string
+	for _, name := range suite.wanted {
+		switch tally := suite.tally[name]; {
+		case tally.skipped == "":
+			names = append(names, name)
+		case enginesRequired():
+			t.Errorf("browser: CI must run the %d browser scenarios in %s: %s", suiteScenarios(), name, tally.skipped)
+		}
+	}
+	return names
+}
+
+// runInEngines runs one scenario in each engine as a subtest named after
+// the engine, and counts it for the engines that -run does not leave out.
+func runInEngines(t *testing.T, engines []browsers.Engine, run func(*testing.T, browsers.Engine)) {
+	for _, e := range engines {
+		ran := false
+		agreed := t.Run(e.Name(), func(t *testing.T) { ran = true; run(t, e) })
+		if ran {
+			suite.tally[e.Name()].ran++
+			if agreed {
+				suite.tally[e.Name()].agreed++
+			}
+		}
+	}
+}
+
+// browserSummary is the suite's line: how many scenarios each engine ran
+// and agreed on, or why it was skipped; "" if no test of the suite ran.
+func browserSummary() string {
+	if suite.wanted == nil {
+		return ""
+	}
+	parts := make([]string, len(suite.wanted))
+	for i, name := range suite.wanted {
+		parts[i] = suite.tally[name].String()
+	}
+	return fmt.Sprintf("browser: %d scenarios; %s", suiteScenarios(), strings.Join(parts, ", "))
+}
 
 // TestMain holds Caddy's logs back while the tests run and shows them if a
-// test failed (caddylogs_test.go), and prints browserSummary last.
+// test failed (caddylogs_test.go), and prints the browser suite's summary
+// last.
 func TestMain(m *testing.M) {
 	if os.Getenv(logKeeperEnv) != "" {
 		runLogKeeper()
@@ -475,8 +534,8 @@ func TestMain(m *testing.M) {
 	release := holdCaddyLogs()
 	code := m.Run()
 	release(code != 0)
-	if browserSummary != "" {
-		fmt.Println(browserSummary)
+	if line := browserSummary(); line != "" {
+		fmt.Println(line)
 	}
 	os.Exit(code)
 }
@@ -527,7 +586,7 @@ func (e engineTally) String() string {
 	switch {
 	case e.skipped != "":
 		return e.skipped
-	case e.ran == len(browserScenarios) && e.agreed == e.ran:
+	case e.ran == suiteScenarios() && e.agreed == e.ran:
 		return fmt.Sprintf("%s %d agree", e.name, e.agreed)
 	}
 	return fmt.Sprintf("%s %d of %d agree", e.name, e.agreed, e.ran)
@@ -539,56 +598,27 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser scenarios need the browsers and the test Caddy")
 	}
-	wanted := wantedEngines(t)
-	tallies := map[string]*engineTally{}
-	var names []string // the engines that run
-	for _, name := range wanted {
-		tally := &engineTally{name: name, skipped: missingEngine(name)}
-		tallies[name] = tally
-		if tally.skipped == "" {
-			names = append(names, name)
-		} else if enginesRequired() {
-			t.Errorf("browser: CI must run the %d browser scenarios in %s: %s", len(browserScenarios), name, tally.skipped)
-		}
-	}
-	summarise := func() {
-		parts := make([]string, len(wanted))
-		for i, name := range wanted {
-			parts[i] = tallies[name].String()
-		}
-		browserSummary = fmt.Sprintf("browser: %d scenarios; %s", len(browserScenarios), strings.Join(parts, ", "))
-	}
-	summarise()
+	names := enginesToRun(t)
 	if t.Failed() {
 		t.FailNow()
 	}
 	if len(names) == 0 {
-		t.Skip(browserSummary)
+		t.Skip(browserSummary())
 	}
 	caddytest.NewTester(withoutConfigDump{t}).InitServer(caddyfileFor(browserPolicies), "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
-	engines := startEngines(t, names, certificateKeys(t))
+	engines := startEngines(t, names, certificateKeys(t, append([]string{apiBase}, pageOrigins...)...))
 	if !t.Run("pages", func(t *testing.T) { checkPages(t, engines) }) {
 		t.FailNow()
 	}
 
 	for _, s := range browserScenarios {
 		t.Run(slug(s.name), func(t *testing.T) {
-			for _, e := range engines {
-				ran := false // -run may leave the engine out
-				agreed := t.Run(e.Name(), func(t *testing.T) { ran = true; runScenario(t, e, s) })
-				if ran {
-					tallies[e.Name()].ran++
-					if agreed {
-						tallies[e.Name()].agreed++
-					}
-				}
-			}
+			runInEngines(t, engines, func(t *testing.T, e browsers.Engine) { runScenario(t, e, s) })
 		})
 	}
-	summarise()
 }
 
 // withoutConfigDump is the test as caddytest sees it: caddytest dumps the

@@ -169,22 +169,6 @@ http://localhost:9080, https://localhost:9443 {
 `
 }
 
-// awaitSiteCertificate waits until Caddy serves host on port with the
-// certificate its local CA issues in the background after a load, and
-// returns that connection.
-func awaitSiteCertificate(t *testing.T, host, port string) *tls.Conn {
-	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		conn, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{ServerName: host, InsecureSkipVerify: true}) //nolint:gosec // the test CA
-		if err == nil {
-			return conn
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no certificate for %s:%s: %v", host, port, err)
-		}
-	}
-}
-
 const protectionRefusedBody = "403 Forbidden: cross-origin request refused by the cors handler's cross_origin_protection\n"
 
 // TestIntegrationCrossOriginProtection sends writes through a real Caddy
@@ -193,7 +177,7 @@ func TestIntegrationCrossOriginProtection(t *testing.T) {
 	echo := startEchoServer(t)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(protectedSites(strings.TrimPrefix(echo.URL, "http://")), "caddyfile")
-	awaitSiteCertificate(t, "localhost", "9443").Close()
+	awaitCertificate(t, "localhost", "9443").Close()
 
 	const (
 		evil    = "Origin: https://evil.example"
@@ -257,7 +241,7 @@ func TestIntegrationCrossOriginProtectionWebSocket(t *testing.T) {
 	echo := startEchoServer(t)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(protectedSites(strings.TrimPrefix(echo.URL, "http://")), "caddyfile")
-	awaitSiteCertificate(t, "localhost", "9443").Close()
+	awaitCertificate(t, "localhost", "9443").Close()
 
 	for _, tc := range []struct {
 		name    string
