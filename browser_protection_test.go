@@ -31,6 +31,11 @@ const (
 	protectPartner   = "https://partner.test:9443"     // an origin the policy allows on another site
 	protectOtherSite = "https://attacker.test:9443"
 	protectSameSite  = "https://other.protect.test:9443" // same-site, not listed
+	// Loopback names, which every engine reaches directly rather than
+	// through the suite's proxy: the protected API, and a page of another
+	// site.
+	protectAPIDirect       = "https://localhost:9443"
+	protectOtherSiteDirect = "https://127.0.0.1:9443"
 )
 
 // protectionCaddyfile serves the pages and the protected API, whose
@@ -38,13 +43,13 @@ const (
 // record each request: "arrived" before cors, "reached" after it.
 func protectionCaddyfile(echo string) string {
 	return testGlobalOptions("local_certs", "auto_https disable_redirects", "servers :9444 {\n\tprotocols h1\n}") + `
-` + protectAllowed + `, ` + protectPartner + `, ` + protectOtherSite + `, ` + protectSameSite + ` {
+` + protectAllowed + `, ` + protectPartner + `, ` + protectOtherSite + `, ` + protectSameSite + `, ` + protectOtherSiteDirect + ` {
 	header Content-Type "text/html; charset=utf-8"
 	header /no-referrer Referrer-Policy no-referrer
 	respond "<!doctype html><title>page</title><body></body>"
 }
 
-` + protectAPI + `, ` + protectAPIHTTP1 + ` {
+` + protectAPI + `, ` + protectAPIHTTP1 + `, ` + protectAPIDirect + ` {
 	route {
 		protection_seen arrived
 		cors ` + protectAllowed + ` ` + protectPartner + ` {
@@ -161,6 +166,8 @@ type protectionScenario struct {
 	// script sees and whether the request reaches the application there.
 	wantIn    map[string]protectionSaw
 	reachedIn map[string]bool
+	// why says, for each engine that departs, why; the README shows it.
+	why map[string]string
 }
 
 var (
@@ -171,20 +178,36 @@ var (
 )
 
 // webKitHTTP1 says that WebKit opens its WebSockets over HTTP/1.1 even
-// where the others use HTTP/2.
-var webKitHTTP1 = map[string]int{browsers.WebKit: 1}
+// where the others use HTTP/2, and webKitWhy why.
+var (
+	webKitHTTP1 = map[string]int{browsers.WebKit: 1}
+	webKitWhy   = map[string]string{browsers.WebKit: "WebKitGTK opens WebSockets over HTTP/1.1 only"}
+)
 
 var protectionScenarios = []protectionScenario{
 	// Another site: its writes never reach the application; a GET does.
 	{name: "other site: form POST", page: protectOtherSite + "/", script: protectFormPost, target: protectAPI, want: sentForm},
 	{name: "other site: no-cors fetch POST", page: protectOtherSite + "/", script: protectNoCorsPost, target: protectAPI, want: sentOpaque},
 	{name: "other site: WebSocket over HTTP/1.1", page: protectOtherSite + "/", script: protectWebSocket, target: protectAPIHTTP1, want: notConnected, proto: 1},
+	// Through an HTTP proxy, as the suite reaches the .test names,
 	// Firefox 153 sends its extended CONNECT without Origin or any
 	// Sec-Fetch-* header, like a client that is not a browser, so the
-	// protection lets it through (the README says so). WebKit opens
+	// protection lets it through (the README says so; the next scenario
+	// shows that it sends both when it connects directly). WebKit opens
 	// WebSockets over HTTP/1.1 only.
 	{name: "other site: WebSocket over HTTP/2", page: protectOtherSite + "/", script: protectWebSocketAfterFetch, target: protectAPI, want: notConnected, proto: 2,
-		protoIn: webKitHTTP1, wantIn: map[string]protectionSaw{browsers.Firefox: echoed}, reachedIn: map[string]bool{browsers.Firefox: true}},
+		protoIn: webKitHTTP1, wantIn: map[string]protectionSaw{browsers.Firefox: echoed}, reachedIn: map[string]bool{browsers.Firefox: true},
+		why: map[string]string{browsers.WebKit: webKitWhy[browsers.WebKit],
+			browsers.Firefox: "through an HTTP proxy, Firefox sends its extended CONNECT without Origin or Sec-Fetch-*, as a client that is not a browser would"}},
+	// Without a proxy, Firefox's extended CONNECT carries Origin and
+	// Sec-Fetch-Site and is refused. Chromium opens this one over
+	// HTTP/1.1 (it uses HTTP/2 for a WebSocket only on an HTTP/2
+	// connection it can reuse, and does not reuse the warm-up fetch's
+	// here).
+	{name: "other site, no proxy: WebSocket over HTTP/2", page: protectOtherSiteDirect + "/", script: protectWebSocketAfterFetch, target: protectAPIDirect,
+		want: notConnected, proto: 2, protoIn: map[string]int{browsers.Chromium: 1, browsers.WebKit: 1},
+		why: map[string]string{browsers.WebKit: webKitWhy[browsers.WebKit],
+			browsers.Chromium: "Chromium uses HTTP/2 for a WebSocket only on a connection it can reuse, and does not reuse the warm-up fetch's here"}},
 	{name: "other site: GET navigation", page: protectOtherSite + "/", script: protectNavigate, target: protectAPI, want: sentForm, reached: true},
 
 	// A same-site origin that the policy does not list is refused too.
@@ -196,11 +219,11 @@ var protectionScenarios = []protectionScenario{
 	{name: "allowed origin: form POST", page: protectAllowed + "/", script: protectFormPost, target: protectAPI, want: sentForm, reached: true},
 	{name: "allowed origin: no-cors fetch POST", page: protectAllowed + "/", script: protectNoCorsPost, target: protectAPI, want: sentOpaque, reached: true},
 	{name: "allowed origin: WebSocket over HTTP/1.1", page: protectAllowed + "/", script: protectWebSocket, target: protectAPIHTTP1, want: echoed, reached: true, proto: 1},
-	{name: "allowed origin: WebSocket over HTTP/2", page: protectAllowed + "/", script: protectWebSocketAfterFetch, target: protectAPI, want: echoed, reached: true, proto: 2, protoIn: webKitHTTP1},
+	{name: "allowed origin: WebSocket over HTTP/2", page: protectAllowed + "/", script: protectWebSocketAfterFetch, target: protectAPI, want: echoed, reached: true, proto: 2, protoIn: webKitHTTP1, why: webKitWhy},
 	{name: "allowed origin on another site: form POST", page: protectPartner + "/", script: protectFormPost, target: protectAPI, want: sentForm, reached: true},
 	{name: "allowed origin on another site: no-cors fetch POST", page: protectPartner + "/", script: protectNoCorsPost, target: protectAPI, want: sentOpaque, reached: true},
 	{name: "allowed origin on another site: WebSocket over HTTP/2", page: protectPartner + "/", script: protectWebSocketAfterFetch, target: protectAPI,
-		want: echoed, reached: true, proto: 2, protoIn: webKitHTTP1},
+		want: echoed, reached: true, proto: 2, protoIn: webKitHTTP1, why: webKitWhy},
 
 	// The API's own origin: Chromium sends no Sec-Fetch-Site with a
 	// WebSocket handshake, so there the Origin matches the Host.
@@ -208,12 +231,126 @@ var protectionScenarios = []protectionScenario{
 	{name: "same origin: no-cors fetch POST", page: protectAPI + "/page", script: protectNoCorsPost, target: protectAPI,
 		want: protectionSaw{Type: "basic", Status: 200}, reached: true},
 	{name: "same origin: WebSocket over HTTP/1.1", page: protectAPIHTTP1 + "/page", script: protectWebSocket, target: protectAPIHTTP1, want: echoed, reached: true, proto: 1},
-	{name: "same origin: WebSocket over HTTP/2", page: protectAPI + "/page", script: protectWebSocket, target: protectAPI, want: echoed, reached: true, proto: 2, protoIn: webKitHTTP1},
+	{name: "same origin: WebSocket over HTTP/2", page: protectAPI + "/page", script: protectWebSocket, target: protectAPI, want: echoed, reached: true, proto: 2, protoIn: webKitHTTP1, why: webKitWhy},
 
 	// A page of the allowed origin served with Referrer-Policy:
 	// no-referrer sends "Origin: null" with its form POST: refused, as
 	// the README says.
 	{name: "no-referrer page of the allowed origin: form POST", page: protectAllowed + "/no-referrer", script: protectFormPost, target: protectAPI, want: sentForm},
+}
+
+// protectionScriptWhat says in words what each script does, for the README.
+var protectionScriptWhat = map[string]string{
+	protectFormPost:            "a form POST into an iframe",
+	protectNoCorsPost:          "a no-cors fetch POST",
+	protectWebSocket:           "a WebSocket",
+	protectWebSocketAfterFetch: "a fetch, then a WebSocket",
+	protectNavigate:            "a GET navigation of an iframe",
+}
+
+// The README lists the cross-origin protection scenarios between these
+// markers; the list is generated from protectionScenarios, and a test keeps
+// it in step.
+const (
+	protectionScenariosStart = "<!-- cross-origin protection scenarios: generated by `go test -run TestProtectionScenariosInREADME -update-readme` -->\n"
+	protectionScenariosEnd   = "<!-- end of cross-origin protection scenarios -->\n"
+)
+
+// protectionScenariosMarkdown writes the scenario table.
+func protectionScenariosMarkdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d scenarios against `%s` (HTTP/1.1 and HTTP/2), `%s` (HTTP/1.1 only) and `%s`, whose policy allows `%s` and `%s`. "+
+		"The engines reach the `.test` names through the suite's HTTP proxy, and the loopback names directly.\n\n",
+		len(protectionScenarios), protectAPI, protectAPIHTTP1, protectAPIDirect, protectAllowed, protectPartner)
+	b.WriteString("| # | scenario | page | the script makes | the script sees | the application | ")
+	b.WriteString(strings.Join(browsers.Names, " | ") + " |\n")
+	b.WriteString("|---|---|---|---|---|---|" + strings.Repeat("---|", len(browsers.Names)) + "\n")
+	for i, s := range protectionScenarios {
+		fmt.Fprintf(&b, "| %d | %s | `%s` | %s to `%s` | %s | %s |", i+1, s.name, strings.TrimPrefix(s.page, "https://"),
+			protectionScriptWhat[s.script], strings.TrimPrefix(s.target, "https://"), s.want.markdown(), reachedMarkdown(s.reached, s.proto))
+		for _, e := range browsers.Names {
+			want, reached, proto := s.want, s.reached, s.proto
+			if w, ok := s.wantIn[e]; ok {
+				want = w
+			}
+			if r, ok := s.reachedIn[e]; ok {
+				reached = r
+			}
+			if p, ok := s.protoIn[e]; ok {
+				proto = p
+			}
+			var differs []string
+			if want != s.want {
+				differs = append(differs, "sees "+want.markdown())
+			}
+			if reached != s.reached || proto != s.proto {
+				differs = append(differs, reachedMarkdown(reached, proto))
+			}
+			if len(differs) == 0 {
+				b.WriteString(" ✓ |")
+			} else {
+				fmt.Fprintf(&b, " %s: %s |", strings.Join(differs, "; "), s.why[e])
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// markdown says what a script saw.
+func (s protectionSaw) markdown() string {
+	switch {
+	case s.Loaded:
+		return "the frame loads"
+	case s.Type == "opaque":
+		return "an opaque answer"
+	case s.Type != "":
+		return fmt.Sprintf("%d", s.Status)
+	case s.Opened:
+		return "it opens; the echo comes back"
+	}
+	return "no connection"
+}
+
+// reachedMarkdown says whether a request reached the application, and
+// over which HTTP version for a WebSocket handshake.
+func reachedMarkdown(reached bool, proto int) string {
+	s := "refused (403)"
+	if reached {
+		s = "reached"
+	}
+	switch proto {
+	case 1:
+		s += ", over HTTP/1.1"
+	case 2:
+		s += ", over HTTP/2"
+	}
+	return s
+}
+
+// TestProtectionScenariosAreWellFormed checks that each scenario names
+// scripts the README can describe, and says why wherever an engine departs.
+func TestProtectionScenariosAreWellFormed(t *testing.T) {
+	for _, s := range protectionScenarios {
+		if protectionScriptWhat[s.script] == "" {
+			t.Errorf("%s: its script is not in protectionScriptWhat", s.name)
+		}
+		for _, e := range browsers.Names {
+			_, w := s.wantIn[e]
+			_, r := s.reachedIn[e]
+			_, p := s.protoIn[e]
+			if departs := w || r || p; departs != (s.why[e] != "") {
+				t.Errorf("%s: %s departs: %v, but why says %q", s.name, e, departs, s.why[e])
+			}
+		}
+	}
+}
+
+// TestProtectionScenariosInREADME checks that the README lists the
+// cross-origin protection scenarios the suite runs; -update-readme
+// rewrites the list.
+func TestProtectionScenariosInREADME(t *testing.T) {
+	checkREADMESection(t, protectionScenariosStart, protectionScenariosEnd, protectionScenariosMarkdown())
 }
 
 // TestBrowserCrossOriginProtection runs the cross-origin protection
@@ -235,7 +372,7 @@ func TestBrowserCrossOriginProtection(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	engines := startEngines(t, names, certificateKeys(t, protectAPI, protectAPIHTTP1, protectAllowed, protectPartner, protectOtherSite, protectSameSite))
+	engines := startEngines(t, names, certificateKeys(t, protectAPI, protectAPIHTTP1, protectAPIDirect, protectAllowed, protectPartner, protectOtherSite, protectSameSite, protectOtherSiteDirect))
 
 	for _, s := range protectionScenarios {
 		t.Run(slug(s.name), func(t *testing.T) {

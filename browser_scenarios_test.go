@@ -505,21 +505,29 @@ func (s serverSaw) markdown() string {
 	return strings.Join(parts, ", ")
 }
 
-var updateREADME = flag.Bool("update-readme", false, "rewrite the README's list of browser scenarios")
+var updateREADME = flag.Bool("update-readme", false, "rewrite the README's lists of browser scenarios")
 
 // TestBrowserScenariosInREADME checks that the README lists the scenarios
 // the suite runs; -update-readme rewrites the list.
 func TestBrowserScenariosInREADME(t *testing.T) {
+	checkREADMESection(t, scenariosStart, scenariosEnd, scenariosMarkdown())
+}
+
+// checkREADMESection checks that README.md holds content between the
+// markers start and end (the first line of start names the test that
+// checks it, and how to regenerate it); -update-readme rewrites it.
+func checkREADMESection(t *testing.T, start, end, content string) {
+	t.Helper()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, rest, ok1 := strings.Cut(string(readme), scenariosStart)
-	_, after, ok2 := strings.Cut(rest, scenariosEnd)
+	before, rest, ok1 := strings.Cut(string(readme), start)
+	_, after, ok2 := strings.Cut(rest, end)
 	if !ok1 || !ok2 {
-		t.Fatalf("README.md lacks the markers of the scenario list:\n%s%s", scenariosStart, scenariosEnd)
+		t.Fatalf("README.md lacks the markers:\n%s%s", start, end)
 	}
-	want := before + scenariosStart + scenariosMarkdown() + scenariosEnd + after
+	want := before + start + content + end + after
 	if want == string(readme) {
 		return
 	}
@@ -529,7 +537,7 @@ func TestBrowserScenariosInREADME(t *testing.T) {
 		}
 		return
 	}
-	t.Error("README.md's list of browser scenarios is out of date: run go test -run TestBrowserScenariosInREADME -update-readme")
+	t.Errorf("README.md is out of date between %q and %q: run go test -run %s -update-readme", strings.TrimSpace(start), strings.TrimSpace(end), t.Name())
 }
 
 // TestBrowserScenariosAreWellFormed checks the table itself: each scenario

@@ -33,9 +33,10 @@ import (
 //
 // Browsers send Sec-Fetch-Site only to secure origins (https), so over
 // plain http, and on Chromium's WebSocket handshakes, which carry no
-// Sec-Fetch-* header at all, rule 5 decides. Firefox 153 sends its
-// extended CONNECT with neither Sec-Fetch-Site nor Origin: rule 5 lets it
-// pass, as it would any client that is not a browser.
+// Sec-Fetch-* header at all, rule 5 decides. Through an HTTP proxy,
+// Firefox 153 sends its extended CONNECT with neither Sec-Fetch-Site nor
+// Origin (directly, it sends both): rule 5 lets it pass, as it would any
+// client that is not a browser.
 // https://w3c.github.io/webappsec-fetch-metadata/#sec-fetch-site-header
 // https://fetch.spec.whatwg.org/#origin-header
 // https://www.rfc-editor.org/rfc/rfc6455#section-10.2

@@ -190,9 +190,9 @@ type Handler struct {
 	// passes without Origin (not a browser) or with an Origin that names
 	// the request's Host, and is refused otherwise. A WebSocket over HTTP/2
 	// (an extended CONNECT) is checked like a write, but Firefox sends it
-	// without Origin or Sec-Fetch-Site, so it passes: Caddy offers it only
-	// with GODEBUG=http2xconnect=1, without which Firefox uses HTTP/1.1
-	// and is checked. Refused together with "*" in allowed_origins, which
+	// without Origin or Sec-Fetch-Site through an HTTP proxy, so it passes
+	// there: Caddy offers it only with GODEBUG=http2xconnect=1, without
+	// which Firefox uses HTTP/1.1 and is checked. Refused together with "*" in allowed_origins, which
 	// would trust every origin.
 	//
 	// It does not authenticate anything, nor stop requests that other
