@@ -357,16 +357,7 @@ func TestProtectionScenariosInREADME(t *testing.T) {
 // scenarios in every installed engine (CORS_BROWSERS selects them, as for
 // TestBrowser).
 func TestBrowserCrossOriginProtection(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser scenarios need the browsers and the test Caddy")
-	}
 	names := enginesToRun(t)
-	if t.Failed() {
-		t.FailNow()
-	}
-	if len(names) == 0 {
-		t.Skip(browserSummary())
-	}
 	echo := startEchoServer(t)
 	caddytest.NewTester(withoutConfigDump{t}).InitServer(protectionCaddyfile(strings.TrimPrefix(echo.URL, "http://")), "caddyfile")
 	if t.Failed() {

@@ -475,8 +475,13 @@ func suiteScenarios() int { return len(browserScenarios) + len(protectionScenari
 
 // enginesToRun returns the wanted engines that are installed. The others
 // are skipped, with the packages that bring them in the summary; in CI, a
-// missing engine fails t.
+// missing engine fails t. It skips t under -short, and when no engine can
+// run.
 func enginesToRun(t *testing.T) []string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser scenarios need the browsers and the test Caddy")
+	}
 	if suite.wanted == nil {
 		suite.wanted = wantedEngines(t)
 		suite.tally = map[string]*engineTally{}
@@ -492,6 +497,12 @@ func enginesToRun(t *testing.T) []string {
 		case enginesRequired():
 			t.Errorf("browser: CI must run the %d browser scenarios in %s: %s", suiteScenarios(), name, tally.skipped)
 		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	if len(names) == 0 {
+		t.Skip(browserSummary())
 	}
 	return names
 }
@@ -595,16 +606,7 @@ func (e engineTally) String() string {
 // TestBrowser runs every scenario in every installed engine and prints a
 // one-line summary.
 func TestBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser scenarios need the browsers and the test Caddy")
-	}
 	names := enginesToRun(t)
-	if t.Failed() {
-		t.FailNow()
-	}
-	if len(names) == 0 {
-		t.Skip(browserSummary())
-	}
 	caddytest.NewTester(withoutConfigDump{t}).InitServer(caddyfileFor(browserPolicies), "caddyfile")
 	if t.Failed() {
 		t.FailNow()

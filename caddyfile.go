@@ -202,7 +202,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return err
 	}
 	if h.Shadow != nil {
-		cfg, _ := h.Shadow.handler().expandedConfig(nil)
+		cfg, _ := h.Shadow.handler(h).expandedConfig(nil)
 		_, _, err := compile(cfg, compileOptions{skipPlaceholders: true, shadow: true})
 		if errors.As(err, &perr) {
 			problems = append(problems, perr.problems...)

@@ -310,11 +310,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	p, problems := h.compilePolicy(repl, false)
 	var shadowPolicy *policy
 	if h.Shadow != nil {
-		sh := h.Shadow.handler()
-		// The protection is the handler's, with the origins of each
-		// policy: a shadow that lists fewer origins shows the writes it
-		// would refuse too.
-		sh.CrossOriginProtection = h.CrossOriginProtection
+		sh := h.Shadow.handler(h)
 		sh.logger = h.logger
 		var shadowProblems []problem
 		shadowPolicy, shadowProblems = sh.compilePolicy(repl, true)

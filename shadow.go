@@ -64,9 +64,12 @@ type ShadowPolicy struct {
 }
 
 // handler returns a handler with the shadow policy's fields, for the
-// expansion and checks of the handler's own.
-func (s *ShadowPolicy) handler() *Handler {
+// expansion and checks of the handler's own. The shadow of an enforced
+// handler with cross_origin_protection decides with the protection too,
+// trusting its own origins.
+func (s *ShadowPolicy) handler(enforced *Handler) *Handler {
 	return &Handler{
+		CrossOriginProtection:      enforced.CrossOriginProtection,
 		AllowedOrigins:             s.AllowedOrigins,
 		AllowedOriginRegexps:       s.AllowedOriginRegexps,
 		AllowedMethods:             s.AllowedMethods,

@@ -81,7 +81,7 @@ func TestShadowWarnings(t *testing.T) {
 	}
 	core, logs := observer.New(zapcore.WarnLevel)
 	// Provision compiles the shadow policy so, with its own logger.
-	sh := h.Shadow.handler()
+	sh := h.Shadow.handler(h)
 	sh.logger = zap.New(core)
 	if _, problems := sh.compilePolicy(caddy.NewReplacer(), true); problems != nil {
 		t.Fatal(problems)
@@ -167,6 +167,9 @@ func TestUnmarshalCaddyfileShadowErrors(t *testing.T) {
 		{"no origin", "cors https://a.example {\n shadow {\n methods PUT\n }\n}",
 			`shadow: origins: no origin is allowed, so the shadow policy would refuse every CORS request: list the origins it would allow, ` +
 				`such as "https://app.example.com" (Caddyfile: origins https://app.example.com inside shadow), or any origin with "*", at Testfile:2`},
+		{"any origin under cross_origin_protection", "cors https://a.example {\n shadow {\n origins *\n }\n cross_origin_protection\n}",
+			`shadow: origins: "*" cannot be combined with cross_origin_protection: it trusts every origin, so the protection would refuse nothing; ` +
+				`list the origins of your pages, such as "https://app.example.com", at Testfile:3`},
 		{"both", "cors null {\n shadow {\n origins http://a.example\n credentials\n }\n}",
 			`2 problems in the CORS policy: (1) origins: "null" can never be allowed: every sandboxed iframe, data: URL, file: page and ` +
 				`cross-origin redirect sends "Origin: null", so allowing it allows anyone; list the real origins of your pages, at Testfile:1; (2) shadow: origins: "http://a.example" is not a secure origin: with credentials, ` +
