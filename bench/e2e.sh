@@ -9,6 +9,8 @@
 #   recipe  the same policy with Caddy's header directive and matchers, as
 #           the Caddy documentation suggests
 #   module  the same policy with this module's cors directive
+#   shadow  the module with a shadow policy that agrees with it on every
+#           request
 #
 # and loads each in turn with wrk on loopback, several rounds alternating the
 # four so that drift of the machine hits them alike. Each request is an
@@ -19,9 +21,10 @@
 #
 # Usage: bench/e2e.sh [rounds] [seconds per run]
 # Environment: CONNECTIONS (default 32), PORT_BASE (default 9300; uses the
-# next five ports, the last for Caddy's admin endpoint), CADDY_CPU and
-# WRK_CPU (CPUs to pin each to with taskset, default 1 and 0 when the machine
-# has two or more).
+# next five ports, and PORT_BASE+99 for Caddy's admin endpoint), CADDY_CPU
+# and WRK_CPU (CPUs to pin each to with taskset, default 1 and 0 when the
+# machine has two or more), METRICS (on: Caddy's HTTP metrics, and so the
+# module's, are on for every way; default off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +34,12 @@ connections=${CONNECTIONS:-32}
 base=${PORT_BASE:-9300}
 admin=$((base + 99))
 origin=https://app.example.com
+metrics=${METRICS:-off}
+case $metrics in
+on) metrics_option=metrics ;;
+off) metrics_option= ;;
+*) echo "METRICS is on or off, not '$metrics'" >&2; exit 2 ;;
+esac
 
 command -v wrk >/dev/null || { echo "e2e.sh needs wrk (apt-get install -y wrk)" >&2; exit 1; }
 
@@ -50,13 +59,14 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
 	pin_wrk=(taskset -c "${WRK_CPU:-0}")
 fi
 
-names=(none static recipe module)
+names=(none static recipe module shadow)
 cat >"$work/Caddyfile" <<EOF
 {
 	admin localhost:$admin
 	auto_https off
 	skip_install_trust
 	persist_config off
+	$metrics_option
 }
 
 # none
@@ -114,6 +124,25 @@ http://:$((base + 4)) {
 	}
 	respond "ok" 200
 }
+
+# shadow
+http://:$((base + 5)) {
+	cors {
+		origins $origin https://*.example.org
+		credentials
+		methods PUT DELETE PATCH
+		headers Content-Type X-Api-Key Authorization
+		expose X-Request-Id ETag
+		max_age 10m
+		shadow {
+			origins $origin https://*.example.org
+			credentials
+			methods PUT DELETE PATCH
+			headers Content-Type X-Api-Key Authorization
+		}
+	}
+	respond "ok" 200
+}
 EOF
 
 GOMAXPROCS=${GOMAXPROCS:-1} "${pin_caddy[@]}" "$work/caddy" run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 &
@@ -159,7 +188,7 @@ run_wrk() {
 	' "$work/out" >>"$work/$1"
 }
 
-echo "$(date -u +%FT%TZ) rounds=$rounds seconds=$seconds connections=$connections wrk=\"${pin_wrk[*]:-unpinned}\" caddy=\"${pin_caddy[*]:-unpinned}\" GOMAXPROCS=${GOMAXPROCS:-1}"
+echo "$(date -u +%FT%TZ) rounds=$rounds seconds=$seconds connections=$connections wrk=\"${pin_wrk[*]:-unpinned}\" caddy=\"${pin_caddy[*]:-unpinned}\" GOMAXPROCS=${GOMAXPROCS:-1} metrics=$metrics"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in "${!names[@]}"; do run_wrk "${names[$i]}" $((base + 1 + i)); : >"$work/${names[$i]}"; done # warm-up, discarded
 for r in $(seq "$rounds"); do
@@ -188,3 +217,12 @@ for i in "${!names[@]}"; do
 	awk -v n="${names[$i]}" -v t="${cpu[$i]}" -v s="${cpu[1]}" -v c="${cpu[2]}" -v runs="$(cut -d' ' -f3 "$work/${names[$i]}" | tr '\n' ' ')" \
 		'BEGIN { printf "%-8s %16.2f %9.3fx %9.3fx   %s\n", n, t, s / t, c / t, runs }'
 done
+
+# With metrics on, the module must have counted what it decided: the
+# figures above are those of a handler that counts.
+if [ "$metrics" = on ]; then
+	counted=$(curl -fsS "http://localhost:$admin/metrics" | awk '/^caddy_cors_requests_total\{kind="actual",reason="",result="allowed"\}/ { print $2 }')
+	echo
+	echo "caddy_cors_requests_total of allowed actual requests: ${counted:-none}"
+	[ -n "$counted" ] && [ "${counted%.*}" != 0 ] || { echo "metrics are on, but the module counted nothing" >&2; exit 1; }
+fi
