@@ -185,14 +185,18 @@ func compile(cfg config, opts compileOptions) (*policy, []problem, error) {
 	}
 	c.origins(cfg, p)
 	c.regexps(cfg, p)
-	switch {
-	case p.anyOrigin || len(cfg.AllowedOrigins) > 0 || len(cfg.AllowedOriginRegexps) > 0:
-	case opts.shadow:
-		c.refuse(fieldOrigins, -1, "", `no origin is allowed, so the shadow policy would refuse every CORS request: list the origins it would allow, `+
-			`such as "https://app.example.com" (Caddyfile: origins https://app.example.com inside shadow), or any origin with "*"`)
-	default:
-		c.refuse(fieldOrigins, -1, "", `no origin is allowed, so the handler would do nothing: list the origins of your pages, `+
-			`such as "https://app.example.com" (Caddyfile: cors https://app.example.com), or allow any origin with "*" (Caddyfile: origins *)`)
+	if !p.anyOrigin && len(cfg.AllowedOrigins) == 0 && len(cfg.AllowedOriginRegexps) == 0 {
+		outcome := `the handler would do nothing: list the origins of your pages, such as "https://app.example.com" (Caddyfile: cors https://app.example.com)`
+		anyOrigin := `, or allow any origin with "*" (Caddyfile: origins *)`
+		if opts.shadow {
+			outcome = `the shadow policy would refuse every CORS request: list the origins it would allow, ` +
+				`such as "https://app.example.com" (Caddyfile: origins https://app.example.com inside shadow)`
+			anyOrigin = `, or any origin with "*"`
+		}
+		if cfg.CrossOriginProtection {
+			anyOrigin = "" // refused with the protection
+		}
+		c.refuse(fieldOrigins, -1, "", "no origin is allowed, so %s%s", outcome, anyOrigin)
 	}
 	c.methods(cfg, p)
 	c.headers(cfg, p)

@@ -30,6 +30,12 @@ func TestCompileRefuses(t *testing.T) {
 			want: []string{`allowed_origins: no origin is allowed, so the handler would do nothing: list the origins of your pages, such as "https://app.example.com" (Caddyfile: cors https://app.example.com), or allow any origin with "*" (Caddyfile: origins *)`},
 		},
 		{
+			// "*" is refused with the protection, so it is not offered.
+			name: "no origin, with cross_origin_protection",
+			cfg:  config{CrossOriginProtection: true},
+			want: []string{`allowed_origins: no origin is allowed, so the handler would do nothing: list the origins of your pages, such as "https://app.example.com" (Caddyfile: cors https://app.example.com)`},
+		},
+		{
 			name: "any origin with credentials",
 			cfg:  config{AllowedOrigins: anyOrigin, AllowCredentials: true},
 			want: []string{`allowed_origins: "*" cannot be combined with credentials: browsers refuse "*" on a credentialed request, and answering any origin with credentials lets every site read your users' data; list the origins that may send credentials`},

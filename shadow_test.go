@@ -49,6 +49,12 @@ func TestShadowProblems(t *testing.T) {
 				`list the origins of your pages, such as "https://app.example.com"`,
 		},
 		{
+			name: "no origin under cross_origin_protection",
+			js:   `{"allowed_origins": ["https://app.example.com"], "cross_origin_protection": true, "shadow": {"allowed_methods": ["PUT"]}}`,
+			want: `shadow: allowed_origins: no origin is allowed, so the shadow policy would refuse every CORS request: list the origins it would allow, ` +
+				`such as "https://app.example.com" (Caddyfile: origins https://app.example.com inside shadow)`,
+		},
+		{
 			name: "placeholder",
 			js:   `{"allowed_origins": ["https://app.example.com"], "shadow": {"allowed_origins": ["{env.CORS_SHADOW_TEST_ORIGIN}"]}}`,
 			want: `shadow: allowed_origins: "https://app.example.com/" (from "{env.CORS_SHADOW_TEST_ORIGIN}") has a path ("/"): an origin is scheme://host[:port] with nothing after it; write "https://app.example.com"`,
