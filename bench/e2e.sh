@@ -112,13 +112,18 @@ http://:$((base + 3)) {
 	respond "ok" 200
 }
 
+# What decides a request, for the policy and its shadow.
+(deciding) {
+	origins $origin https://*.example.org
+	credentials
+	methods PUT DELETE PATCH
+	headers Content-Type X-Api-Key Authorization
+}
+
 # module
 http://:$((base + 4)) {
 	cors {
-		origins $origin https://*.example.org
-		credentials
-		methods PUT DELETE PATCH
-		headers Content-Type X-Api-Key Authorization
+		import deciding
 		expose X-Request-Id ETag
 		max_age 10m
 	}
@@ -128,17 +133,11 @@ http://:$((base + 4)) {
 # shadow
 http://:$((base + 5)) {
 	cors {
-		origins $origin https://*.example.org
-		credentials
-		methods PUT DELETE PATCH
-		headers Content-Type X-Api-Key Authorization
+		import deciding
 		expose X-Request-Id ETag
 		max_age 10m
 		shadow {
-			origins $origin https://*.example.org
-			credentials
-			methods PUT DELETE PATCH
-			headers Content-Type X-Api-Key Authorization
+			import deciding
 		}
 	}
 	respond "ok" 200
