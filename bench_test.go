@@ -364,19 +364,16 @@ func BenchmarkCrossOriginCheck(b *testing.B) {
 
 // caddyContext is a request context that holds what Caddy's HTTP server
 // gives its handlers and the handler looks up: a replacer, new for each
-// request, and the server, which writes no access log.
+// request.
 type caddyContext struct {
 	context.Context
 	repl *caddy.Replacer
-	srv  *caddyhttp.Server
 }
 
 func (c *caddyContext) Value(key any) any {
 	switch key {
 	case caddy.ReplacerCtxKey:
 		return c.repl
-	case caddyhttp.ServerCtxKey:
-		return c.srv
 	}
 	return c.Context.Value(key)
 }
@@ -431,7 +428,7 @@ func BenchmarkObserve(b *testing.B) {
 				providers := reflect.ValueOf(repl).Elem().FieldByName("providers")
 				length := (*int)(unsafe.Add(unsafe.Pointer(providers.UnsafeAddr()), unsafe.Sizeof(uintptr(0))))
 				n := providers.Len()
-				req := sc.req.WithContext(&caddyContext{Context: sc.req.Context(), repl: repl, srv: new(caddyhttp.Server)})
+				req := sc.req.WithContext(&caddyContext{Context: sc.req.Context(), repl: repl})
 				w := &headerWriter{h: make(http.Header)}
 				benchLoop(b, func() {
 					*length = n

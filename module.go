@@ -224,6 +224,9 @@ type Handler struct {
 
 	shadow   *shadow   // the compiled Shadow, if any
 	counters *counters // nil unless Caddy's HTTP metrics are on
+	// accessLogs is set when the server the handler is in writes access
+	// logs, which then carry the decision.
+	accessLogs bool
 }
 
 // MaxAge is the type of Handler.MaxAge: a caddy.Duration whose JSON
@@ -324,6 +327,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if shadowPolicy != nil {
 		h.shadow = &shadow{policy: shadowPolicy}
 	}
+	h.accessLogs = serverWritesAccessLogs(ctx)
 	return h.provisionMetrics(ctx)
 }
 

@@ -88,9 +88,9 @@ func (h *Handler) observe(r *http.Request, d *decision) {
 		h.counters.requests[d.kind][d.refusal.reason].Inc()
 	}
 	// Every request Caddy serves carries a list of extra access log
-	// fields, whether or not it is logged: only the server says whether
-	// it writes access logs, and adding a field allocates.
-	if srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && srv.Logs != nil {
+	// fields, whether or not it is logged, and adding a field allocates:
+	// only where the server writes access logs.
+	if h.accessLogs {
 		if extra, ok := ctx.Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
 			extra.Add(zap.Inline(accessLogFields(d.refusal.reason)))
 		}
@@ -98,4 +98,15 @@ func (h *Handler) observe(r *http.Request, d *decision) {
 	if h.shadow != nil {
 		h.shadow.compare(h, r, d)
 	}
+}
+
+// serverWritesAccessLogs reports whether the handler is provisioned in an
+// http server that writes access logs. The server's log configuration is
+// set before its routes, and so the handler, are provisioned.
+func serverWritesAccessLogs(ctx caddy.Context) bool {
+	if ctx.Context == nil {
+		return false
+	}
+	srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	return ok && srv.Logs != nil
 }

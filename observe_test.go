@@ -259,6 +259,7 @@ func TestObserveAllocations(t *testing.T) {
 			}
 			t.Run(cfg.name+"/"+sc.name, func(t *testing.T) {
 				for _, logs := range []bool{false, true} {
+					h.accessLogs = logs // as provisioned in a server that writes access logs, or not
 					alone := testing.AllocsPerRun(50, func() { caddyRequest(sc.req, logs) })
 					n := testing.AllocsPerRun(50, func() {
 						r, _ := caddyRequest(sc.req, logs)
