@@ -533,12 +533,33 @@ type corsWriter struct {
 	slots     []string
 	inline    [4]string // enough for any answer but a preflight's
 	committed bool
+	// touched records that a handler behind this one reached the response
+	// headers, through Header or Unwrap, the only ways to them from this
+	// writer. Until one does, they hold what answer.set put there, and
+	// committing them has nothing to put back. It stays set: a handler may
+	// keep the header map it was given and change it after an interim
+	// response.
+	touched bool
+}
+
+// Header returns the response headers, which the next handlers may change:
+// the answer is applied again when they are committed.
+func (w *corsWriter) Header() http.Header {
+	w.touched = true
+	return w.ResponseWriter.Header()
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController; whoever
+// calls it can reach the response headers without Header.
+func (w *corsWriter) Unwrap() http.ResponseWriter {
+	w.touched = true
+	return w.ResponseWriter
 }
 
 // WriteHeader applies the answer, then writes the header.
 func (w *corsWriter) WriteHeader(status int) {
 	if !w.committed {
-		w.answer.apply(w.Header(), w.slots)
+		w.commitHeader()
 		// 1xx responses other than 101 Switching Protocols are interim:
 		// the final header is still to come.
 		w.committed = status >= 200 || status == http.StatusSwitchingProtocols
@@ -549,8 +570,16 @@ func (w *corsWriter) WriteHeader(status int) {
 // commit applies the answer before the headers go out implicitly.
 func (w *corsWriter) commit() {
 	if !w.committed {
-		w.answer.apply(w.Header(), w.slots)
+		w.commitHeader()
 		w.committed = true
+	}
+}
+
+// commitHeader puts the answer back into the response headers if a handler
+// behind this one could have changed them.
+func (w *corsWriter) commitHeader() {
+	if w.touched {
+		w.answer.apply(w.ResponseWriter.Header(), w.slots)
 	}
 }
 

@@ -831,14 +831,93 @@ func TestWriterPassesThrough(t *testing.T) {
 	}
 
 	// An interim 103 does not commit: the final header is fixed again.
-	rec := httptest.NewRecorder()
-	_ = h.ServeHTTP(rec, request("GET", "Origin: https://app.example.com"), caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	fw := &finalHeaderWriter{header: http.Header{}}
+	_ = h.ServeHTTP(fw, request("GET", "Origin: https://app.example.com"), caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusEarlyHints)
 		w.Header().Add("Access-Control-Allow-Origin", "*")
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}))
-	if got := rec.Header()["Access-Control-Allow-Origin"]; !slices.Equal(got, []string{"https://app.example.com"}) {
+	if got := fw.final["Access-Control-Allow-Origin"]; !slices.Equal(got, []string{"https://app.example.com"}) {
 		t.Errorf("Access-Control-Allow-Origin %v after a 103", got)
 	}
+}
+
+// TestWriterSeesEveryWayToTheHeaders checks that the answer is put back
+// whichever way a handler behind cors reached the response headers: the
+// wrapper skips that work only when no handler could have changed them.
+func TestWriterSeesEveryWayToTheHeaders(t *testing.T) {
+	h, _ := provision(t, credentialed)
+	for _, tc := range []struct {
+		name string
+		next func(w http.ResponseWriter)
+	}{
+		{"through Header", func(w http.ResponseWriter) {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+			w.WriteHeader(http.StatusOK)
+		}},
+		{"through Unwrap", func(w http.ResponseWriter) {
+			w.(interface{ Unwrap() http.ResponseWriter }).Unwrap().Header().Set("Access-Control-Allow-Origin", "*")
+			w.WriteHeader(http.StatusOK)
+		}},
+		{"a map kept from before an interim response", func(w http.ResponseWriter) {
+			header := w.Header()
+			w.WriteHeader(http.StatusEarlyHints)
+			header.Set("Access-Control-Allow-Origin", "*")
+			w.WriteHeader(http.StatusOK)
+		}},
+		{"a map kept, committed by Write", func(w http.ResponseWriter) {
+			header := w.Header()
+			w.WriteHeader(http.StatusEarlyHints)
+			header.Set("Access-Control-Allow-Origin", "*")
+			_, _ = w.Write([]byte("ok"))
+		}},
+		{"a map kept, committed when the handler returns", func(w http.ResponseWriter) {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+		}},
+		{"untouched", func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusOK)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &finalHeaderWriter{header: http.Header{}}
+			err := h.ServeHTTP(w, request("GET", "Origin: https://app.example.com"), caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				tc.next(w)
+				return nil
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			final := w.final
+			if final == nil {
+				final = w.header // committed by no call: Caddy's server writes the header map as it is
+			}
+			if got := final["Access-Control-Allow-Origin"]; !slices.Equal(got, []string{"https://app.example.com"}) {
+				t.Errorf("Access-Control-Allow-Origin %v, want the request's origin alone", got)
+			}
+			if got := final["Vary"]; !slices.Equal(got, []string{"Origin"}) {
+				t.Errorf("Vary %v, want [Origin]", got)
+			}
+		})
+	}
+}
+
+// finalHeaderWriter keeps a copy of the header map as it was when the final
+// (not 1xx) response header was written, explicitly or by Write.
+type finalHeaderWriter struct {
+	header http.Header
+	final  http.Header
+}
+
+func (w *finalHeaderWriter) Header() http.Header { return w.header }
+
+func (w *finalHeaderWriter) WriteHeader(status int) {
+	if w.final == nil && (status >= 200 || status == http.StatusSwitchingProtocols) {
+		w.final = w.header.Clone()
+	}
+}
+
+func (w *finalHeaderWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
