@@ -525,10 +525,7 @@ func (c *compiler) methods(cfg config, p *policy) {
 			if u := strings.ToUpper(m); u != m {
 				c.warn(fieldMethods, i, m, "is case-sensitive and allows only fetch() calls that write it so; write %q to allow %s", u, u)
 			}
-			if p.methods == nil {
-				p.methods = make(map[string]struct{})
-			}
-			p.methods[m] = struct{}{}
+			p.methods.put(m, struct{}{})
 		}
 	}
 }

@@ -331,7 +331,7 @@ func TestCompileAccepts(t *testing.T) {
 				PreflightStatus: 200,
 			},
 			check: func(t *testing.T, p *policy) {
-				if len(p.methods) != 4 || len(p.headers) != 4 || !p.authorization || p.maxHeaderLen != len("x-http-method-override") {
+				if p.methods.len() != 4 || len(p.headers) != 4 || !p.authorization || p.maxHeaderLen != len("x-http-method-override") {
 					t.Errorf("methods %v, headers %v, authorization %v, maxHeaderLen %d", p.methods, p.headers, p.authorization, p.maxHeaderLen)
 				}
 				if p.exposeHeaders != "X-Request-Id, ETag" || p.preflightStatus != 200 {

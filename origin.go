@@ -374,8 +374,8 @@ func serializeIPv6(a [16]byte) string {
 // origins, patterns and regexps of a policy. Its cost does not grow with the
 // number of exact origins or patterns: each is found through a map.
 type originSet struct {
-	exact    map[string]struct{}
-	schemes  map[string]*schemePatterns
+	exact    stringSet
+	schemes  smallMap[*schemePatterns]
 	regexps  []*regexp.Regexp
 	maxBytes int // no longer Origin can be allowed
 }
@@ -383,45 +383,33 @@ type originSet struct {
 // schemePatterns holds the patterns of one scheme, keyed so that a lookup
 // uses substrings of the request's Origin and allocates nothing.
 type schemePatterns struct {
-	anyPort           map[string]struct{} // host of "scheme://host:*"
-	subdomains        map[string]struct{} // "domain" or "domain:port" of "scheme://*.domain[:port]"
-	subdomainsAnyPort map[string]struct{} // domain of "scheme://*.domain:*"
+	anyPort           stringSet // host of "scheme://host:*"
+	subdomains        stringSet // "domain" or "domain:port" of "scheme://*.domain[:port]"
+	subdomainsAnyPort stringSet // domain of "scheme://*.domain:*"
 }
 
 // add puts one parsed entry of allowed_origins into the set.
 func (s *originSet) add(o originPattern) {
 	if !o.isPattern() {
-		if s.exact == nil {
-			s.exact = make(map[string]struct{})
-		}
 		key := o.String()
-		s.exact[key] = struct{}{}
+		s.exact.put(key, struct{}{})
 		s.maxBytes = max(s.maxBytes, len(key))
 		return
 	}
-	if s.schemes == nil {
-		s.schemes = make(map[string]*schemePatterns)
-	}
-	sp := s.schemes[o.scheme]
+	sp, _ := s.schemes.get(o.scheme)
 	if sp == nil {
 		sp = &schemePatterns{}
-		s.schemes[o.scheme] = sp
-	}
-	put := func(m *map[string]struct{}, key string) {
-		if *m == nil {
-			*m = make(map[string]struct{})
-		}
-		(*m)[key] = struct{}{}
+		s.schemes.put(o.scheme, sp)
 	}
 	switch {
 	case !o.subdomains:
-		put(&sp.anyPort, o.host)
+		sp.anyPort.put(o.host, struct{}{})
 	case o.port == "*":
-		put(&sp.subdomainsAnyPort, o.host)
+		sp.subdomainsAnyPort.put(o.host, struct{}{})
 	case o.port == "":
-		put(&sp.subdomains, o.host)
+		sp.subdomains.put(o.host, struct{}{})
 	default:
-		put(&sp.subdomains, o.host+":"+o.port)
+		sp.subdomains.put(o.host+":"+o.port, struct{}{})
 	}
 	s.maxBytes = max(s.maxBytes, len(o.scheme)+len("://")+maxHostPortLen)
 }
@@ -438,10 +426,10 @@ func (s *originSet) contains(origin string) bool {
 	if len(origin) > s.maxBytes {
 		return false // longer than anything allowed: not worth parsing
 	}
-	if _, ok := s.exact[origin]; ok {
+	if s.exact.has(origin) {
 		return true
 	}
-	if s.schemes != nil && s.matchesPattern(origin) {
+	if s.schemes.len() > 0 && s.matchesPattern(origin) {
 		return true
 	}
 	if len(s.regexps) > 0 && !isVisibleASCII(origin) {
@@ -468,7 +456,7 @@ func (s *originSet) matchesPattern(origin string) bool {
 		return false
 	}
 	scheme := origin[:i]
-	sp := s.schemes[scheme]
+	sp, _ := s.schemes.get(scheme)
 	if sp == nil {
 		return false
 	}
@@ -493,24 +481,51 @@ func (s *originSet) matchesPattern(origin string) bool {
 	if hostport != host && !isSerializedPort(port, scheme) {
 		return false
 	}
-	if _, ok := sp.anyPort[host]; ok {
+	if sp.anyPort.has(host) {
 		return true
 	}
-	if sp.subdomains == nil && sp.subdomainsAnyPort == nil || !isDNSName(host) {
+	if sp.subdomains.len() == 0 && sp.subdomainsAnyPort.len() == 0 {
+		return false
+	}
+	domains, listed := sp.subdomains.list()
+	anyPortDomains, anyPortListed := sp.subdomainsAnyPort.list()
+	if listed && anyPortListed {
+		// A few patterns: compare each with the end of the host, rather
+		// than look up every domain the host is under.
+		for _, d := range domains {
+			if endsWithDomain(hostport, d) {
+				return isDNSName(host)
+			}
+		}
+		for _, d := range anyPortDomains {
+			if endsWithDomain(host, d) {
+				return isDNSName(host)
+			}
+		}
+		return false
+	}
+	if !isDNSName(host) {
 		return false
 	}
 	for j := 0; j < len(host); j++ {
 		if host[j] != '.' {
 			continue
 		}
-		if _, ok := sp.subdomains[origin[hostStart+j+1:]]; ok {
+		if sp.subdomains.has(origin[hostStart+j+1:]) {
 			return true
 		}
-		if _, ok := sp.subdomainsAnyPort[host[j+1:]]; ok {
+		if sp.subdomainsAnyPort.has(host[j+1:]) {
 			return true
 		}
 	}
 	return false
+}
+
+// endsWithDomain reports whether name is domain with one or more characters
+// and a dot in front of it.
+func endsWithDomain(name, domain string) bool {
+	n := len(name) - len(domain) - 1
+	return n > 0 && name[n] == '.' && name[n+1:] == domain
 }
 
 // isSerializedPort reports whether port is a port as browsers serialise it:

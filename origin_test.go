@@ -1,6 +1,8 @@
 package cors
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -308,20 +310,59 @@ func TestOriginSetContains(t *testing.T) {
 			deny:    []string{"https://" + strings.Repeat("a", 64<<10) + ".example.org", "https://example.com" + strings.Repeat(" ", 400)},
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newOriginSet(t, tc.origins, tc.regexps...)
-			for _, o := range tc.allow {
-				if !s.contains(o) {
-					t.Errorf("%q is refused, want it allowed", o)
-				}
+		// Each case runs as written, where a few entries of each kind are
+		// compared one by one, and padded past maxListed with entries that
+		// match none of its origins, so that every kind is looked up.
+		for _, padded := range []bool{false, true} {
+			origins := tc.origins
+			if padded {
+				origins = padOrigins(tc.origins)
 			}
-			for _, o := range tc.deny {
-				if s.contains(o) {
-					t.Errorf("%q is allowed, want it refused", o)
+			t.Run(fmt.Sprintf("%s/padded=%v", tc.name, padded), func(t *testing.T) {
+				s := newOriginSet(t, origins, tc.regexps...)
+				if padded && len(tc.origins) > 0 && s.exact.len() <= maxListed {
+					t.Fatalf("%d exact origins: the padding does not reach past maxListed", s.exact.len())
 				}
-			}
-		})
+				for _, o := range tc.allow {
+					if !s.contains(o) {
+						t.Errorf("%q is refused, want it allowed", o)
+					}
+				}
+				for _, o := range tc.deny {
+					if s.contains(o) {
+						t.Errorf("%q is allowed, want it refused", o)
+					}
+				}
+			})
+		}
 	}
+}
+
+// padOrigins returns origins and, for each scheme they use and for
+// maxListed other schemes, maxListed+1 entries of every kind under the
+// domain padding.invalid, which no test origin is under.
+func padOrigins(origins []string) []string {
+	schemes := map[string]bool{}
+	for _, o := range origins {
+		if scheme, _, ok := strings.Cut(o, "://"); ok {
+			schemes[strings.ToLower(scheme)] = true
+		}
+	}
+	for i := range maxListed + 1 {
+		schemes[fmt.Sprintf("pad%d", i)] = true
+	}
+	out := slices.Clone(origins)
+	for scheme := range schemes {
+		for i := range maxListed + 1 {
+			out = append(out,
+				fmt.Sprintf("%s://e%d.padding.invalid", scheme, i),
+				fmt.Sprintf("%s://h%d.padding.invalid:*", scheme, i),
+				fmt.Sprintf("%s://*.s%d.padding.invalid", scheme, i),
+				fmt.Sprintf("%s://*.p%d.padding.invalid:8443", scheme, i),
+				fmt.Sprintf("%s://*.a%d.padding.invalid:*", scheme, i))
+		}
+	}
+	return out
 }
 
 func TestSerializeIPv6(t *testing.T) {

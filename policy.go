@@ -12,7 +12,7 @@ type policy struct {
 	credentials bool
 
 	anyMethod bool
-	methods   map[string]struct{} // case-sensitive
+	methods   stringSet // case-sensitive
 
 	anyHeader     bool
 	headers       map[string]struct{} // lower case
@@ -247,8 +247,7 @@ func (p *policy) allowsMethod(method string) bool {
 	if p.anyMethod || isSafelistedMethod(method) {
 		return true
 	}
-	_, ok := p.methods[method]
-	return ok
+	return p.methods.has(method)
 }
 
 // maxHeaderList is how many allowed header names are compared one by one
