@@ -9,7 +9,6 @@ package cors
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -459,7 +458,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if first := decidedBy(w); first != nil {
 		// Another cors handler decided this request and will put its
 		// answer back when the response is committed.
-		h.second.warn(h.logger, r, h.policy, first.answer.p)
+		h.second.warn(h.logger, r, h.policy, first.p)
 		return next.ServeHTTP(w, r)
 	}
 	var d decision
@@ -487,15 +486,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	// The one allocation: the response writer wrapper, which holds the
 	// answer and the values of the headers.
-	cw := &corsWriter{answer: d.answer}
-	cw.slots = cw.inline[:]
-	if n := d.slotsNeeded(); n > len(cw.inline) {
-		cw.slots = make([]string, n) // a preflight handed to the next handler
-	}
+	cw := newCORSWriter(&d.answer)
 	// The next handlers see the CORS headers, and so does the error path,
 	// where Caddy writes the error response on its own writer with the
 	// same header map.
-	cw.answer.set(w.Header(), cw.slots)
+	d.set(w.Header(), cw.slots)
 	// The answer is applied again when the next handlers commit the
 	// response, and otherwise when they are done (an error response or an
 	// empty 200), even if they panic: whatever they wrote into the CORS
@@ -522,88 +517,4 @@ func (h *Handler) logRefusal(r *http.Request, d *decision) {
 			zap.String("refused", d.refusal.value),
 		)
 	}
-}
-
-// corsWriter puts the answer back into the response headers when the next
-// handlers commit them, so that what they wrote into the CORS headers in
-// the meantime is replaced.
-type corsWriter struct {
-	caddyhttp.ResponseWriterWrapper
-	answer    answer
-	slots     []string
-	inline    [4]string // enough for any answer but a preflight's
-	committed bool
-	// touched records that a handler behind this one reached the response
-	// headers, through Header or Unwrap, the only ways to them from this
-	// writer. Until one does, they hold what answer.set put there, and
-	// committing them has nothing to put back. It stays set: a handler may
-	// keep the header map it was given and change it after an interim
-	// response.
-	touched bool
-}
-
-// Header returns the response headers, which the next handlers may change:
-// the answer is applied again when they are committed.
-func (w *corsWriter) Header() http.Header {
-	w.touched = true
-	return w.ResponseWriter.Header()
-}
-
-// Unwrap returns the wrapped writer, for http.ResponseController; whoever
-// calls it can reach the response headers without Header.
-func (w *corsWriter) Unwrap() http.ResponseWriter {
-	w.touched = true
-	return w.ResponseWriter
-}
-
-// WriteHeader applies the answer, then writes the header.
-func (w *corsWriter) WriteHeader(status int) {
-	if !w.committed {
-		w.commitHeader()
-		// 1xx responses other than 101 Switching Protocols are interim:
-		// the final header is still to come.
-		w.committed = status >= 200 || status == http.StatusSwitchingProtocols
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-// commit applies the answer before the headers go out implicitly.
-func (w *corsWriter) commit() {
-	if !w.committed {
-		w.commitHeader()
-		w.committed = true
-	}
-}
-
-// commitHeader puts the answer back into the response headers if a handler
-// behind this one could have changed them.
-func (w *corsWriter) commitHeader() {
-	if w.touched {
-		w.answer.apply(w.ResponseWriter.Header(), w.slots)
-	}
-}
-
-// Write writes body bytes, committing a 200 header first if none was written.
-func (w *corsWriter) Write(b []byte) (int, error) {
-	w.commit()
-	return w.ResponseWriter.Write(b)
-}
-
-// ReadFrom copies the body from r; the wrapped writer may commit the header
-// without calling WriteHeader.
-func (w *corsWriter) ReadFrom(r io.Reader) (int64, error) {
-	w.commit()
-	return w.ResponseWriterWrapper.ReadFrom(r)
-}
-
-// FlushError flushes the response, committing the header first;
-// http.ResponseController calls it.
-func (w *corsWriter) FlushError() error {
-	w.commit()
-	return http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-// Flush flushes the response, for handlers that assert http.Flusher.
-func (w *corsWriter) Flush() {
-	_ = w.FlushError()
 }

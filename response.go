@@ -44,12 +44,12 @@ type decision struct {
 // kept until the response is committed, so it is small.
 type answer struct {
 	p              *policy
-	preflight      bool
-	options        bool   // an OPTIONS request that is not a preflight
 	origin         string // Access-Control-Allow-Origin, "" for none
 	method         string // Access-Control-Allow-Methods, "" for none
 	allowHeaders   string // Access-Control-Allow-Headers, "" for none
-	privateNetwork bool   // Access-Control-Allow-Private-Network: true
+	preflight      bool
+	options        bool // an OPTIONS request that is not a preflight
+	privateNetwork bool // Access-Control-Allow-Private-Network: true
 }
 
 // value returns the value of the owned header i, "" for none.
