@@ -1,8 +1,6 @@
 package cors
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -11,7 +9,6 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	chicors "github.com/go-chi/cors"
 	"github.com/gorilla/handlers"
@@ -26,13 +23,6 @@ import (
 //
 //	go test -run '^$' -bench . -benchmem -count 6 > bench.txt
 //	benchstat -col /lib bench.txt
-
-// benchProtection turns cross_origin_protection on in caddy-cors's
-// policy, so that BenchmarkCORS measures what it costs:
-//
-//	go test -c -o cors.test .
-//	./cors.test -test.run '^$' -test.bench 'CORS/.*/lib=caddy-cors' -protection
-var benchProtection = flag.Bool("protection", false, "BenchmarkCORS: give caddy-cors's policy cross_origin_protection")
 
 // headerWriter is the least a response writer can be, so that benchmarks
 // measure the handlers rather than httptest.ResponseRecorder.
@@ -132,7 +122,8 @@ func benchScenarios() []benchScenario {
 		{name: "big-actual-exact", big: true, req: request("GET", "Origin: https://app.example.com")},
 		{name: "big-actual-pattern", big: true, req: request("GET", "Origin: https://a.example.org")},
 		// Writes and a WebSocket handshake, which cross_origin_protection
-		// checks (see -protection); without it, they are actual requests.
+		// checks (caddy-cors+protection); without it, they are actual
+		// requests.
 		{name: "write-allowed", req: request("POST", "Origin: https://app.example.com", "Sec-Fetch-Site: cross-site")},
 		{name: "write-same-origin", req: request("POST", "Origin: https://api.example.com")},
 		{name: "write-refused", req: request("POST", "Origin: https://evil.example", "Sec-Fetch-Site: cross-site")},
@@ -143,41 +134,66 @@ func benchScenarios() []benchScenario {
 // benchNext is the handler behind every library: it writes the status.
 func benchNext(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }
 
-// caddyCORS provisions the handler from JSON, as Caddy does, with debug
-// logging off as in production.
-func caddyCORS(b *testing.B, p benchPolicy) func(http.ResponseWriter, *http.Request) {
-	h, _ := provision(b, p.json())
-	h.logger = zap.NewNop()
-	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		benchNext(w, r)
-		return nil
-	})
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h.ServeHTTP(w, r, next); err != nil {
-			b.Fatal(err)
-		}
-	}
+// caddyVariant is caddy-cors with some of its features on, each as an
+// operator turns it on: Caddy's metrics, a shadow policy that agrees with
+// the policy on every request, cross_origin_protection. Every variant but
+// the bare one serves its requests in the context Caddy gives them, where
+// the handler hands its placeholders to the request's replacer.
+type caddyVariant struct {
+	name                        string
+	metrics, shadow, protection bool
+	// bare: without Caddy's request context, so without placeholders, as
+	// the libraries are measured: the work they do too.
+	bare bool
 }
 
-// json is the handler's configuration of the policy, with
-// cross_origin_protection if -protection is set.
-func (p benchPolicy) json() string {
-	return fmt.Sprintf(`{"allowed_origins": %s, "allow_credentials": true, "allowed_methods": %s,
-		"allowed_headers": %s, "exposed_headers": %s, "max_age": "%ds", "cross_origin_protection": %t}`,
-		jsonList(p.origins()), jsonList(benchMethods), jsonList(benchHeaders), jsonList(benchExposed), benchMaxAgeSeconds, *benchProtection)
+var caddyVariants = []caddyVariant{
+	{name: "caddy-cors"},
+	{name: "caddy-cors-bare", bare: true},
+	{name: "caddy-cors+metrics", metrics: true},
+	{name: "caddy-cors+shadow", shadow: true},
+	{name: "caddy-cors+protection", protection: true},
+	{name: "caddy-cors+all", metrics: true, shadow: true, protection: true},
+}
+
+// handler provisions the variant's handler from JSON, as Caddy does, with
+// debug logging off as in production.
+func (v caddyVariant) handler(tb testing.TB, p benchPolicy) *Handler {
+	h, _ := provision(tb, p.json(v))
+	h.logger = zap.NewNop()
+	if v.metrics {
+		withMetrics(tb, h)
+	}
+	return h
+}
+
+// json is the handler's configuration of the policy, with what the variant
+// turns on. The shadow policy allows what the policy allows.
+func (p benchPolicy) json(v caddyVariant) string {
+	decides := fmt.Sprintf(`"allowed_origins": %s, "allow_credentials": true, "allowed_methods": %s, "allowed_headers": %s`,
+		jsonList(p.origins()), jsonList(benchMethods), jsonList(benchHeaders))
+	shadow := ""
+	if v.shadow {
+		shadow = `, "shadow": {` + decides + `}`
+	}
+	return fmt.Sprintf(`{%s, "exposed_headers": %s, "max_age": "%ds", "cross_origin_protection": %t%s}`,
+		decides, jsonList(benchExposed), benchMaxAgeSeconds, v.protection, shadow)
 }
 
 func jsonList(values []string) string {
 	return `["` + strings.Join(values, `", "`) + `"]`
 }
 
-// benchLibs builds each library's handler for a policy.
-var benchLibs = []struct {
+// benchLib is one library's handler for a policy.
+type benchLib struct {
 	name  string
-	build func(*testing.B, benchPolicy) func(http.ResponseWriter, *http.Request)
-}{
-	{"caddy-cors", caddyCORS},
-	{"rs-cors", func(_ *testing.B, p benchPolicy) func(http.ResponseWriter, *http.Request) {
+	build func(testing.TB, benchPolicy) func(http.ResponseWriter, *http.Request)
+	bare  bool // serve requests without Caddy's context
+}
+
+// benchLibs are caddy-cors's variants and the libraries it is compared with.
+var benchLibs = append(caddyLibs(), []benchLib{
+	{name: "rs-cors", build: func(_ testing.TB, p benchPolicy) func(http.ResponseWriter, *http.Request) {
 		return rscors.New(rscors.Options{
 			AllowedOrigins:       p.origins(),
 			AllowedMethods:       benchAllMethods,
@@ -189,7 +205,7 @@ var benchLibs = []struct {
 		}).Handler(http.HandlerFunc(benchNext)).ServeHTTP
 	}},
 	// go-chi/cors answers preflights 200, which it cannot change.
-	{"go-chi-cors", func(_ *testing.B, p benchPolicy) func(http.ResponseWriter, *http.Request) {
+	{name: "go-chi-cors", build: func(_ testing.TB, p benchPolicy) func(http.ResponseWriter, *http.Request) {
 		return chicors.Handler(chicors.Options{
 			AllowedOrigins:   p.origins(),
 			AllowedMethods:   benchAllMethods,
@@ -199,7 +215,7 @@ var benchLibs = []struct {
 			MaxAge:           benchMaxAgeSeconds,
 		})(http.HandlerFunc(benchNext)).ServeHTTP
 	}},
-	{"gorilla-handlers", func(_ *testing.B, p benchPolicy) func(http.ResponseWriter, *http.Request) {
+	{name: "gorilla-handlers", build: func(_ testing.TB, p benchPolicy) func(http.ResponseWriter, *http.Request) {
 		// gorilla/handlers knows no patterns: a validator does what the
 		// others do with "https://*.example.org".
 		exact := make(map[string]bool, len(p.exact))
@@ -226,6 +242,46 @@ var benchLibs = []struct {
 			handlers.OptionStatusCode(http.StatusNoContent),
 		)(http.HandlerFunc(benchNext)).ServeHTTP
 	}},
+}...)
+
+// caddyLibs are caddy-cors's variants as libraries.
+func caddyLibs() []benchLib {
+	var libs []benchLib
+	for _, v := range caddyVariants {
+		libs = append(libs, benchLib{name: v.name, bare: v.bare, build: func(tb testing.TB, p benchPolicy) func(http.ResponseWriter, *http.Request) {
+			h := v.handler(tb, p)
+			next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				benchNext(w, r)
+				return nil
+			})
+			return func(w http.ResponseWriter, r *http.Request) {
+				if err := h.ServeHTTP(w, r, next); err != nil {
+					tb.Fatal(err)
+				}
+			}
+		}})
+	}
+	return libs
+}
+
+// inCaddy returns r in the context Caddy's HTTP server gives a request,
+// which holds the replacer that caddy-cors hands its placeholders to, and a
+// function that takes off the replacer again what a request through
+// caddy-cors added (one provider): making a new replacer for each request
+// would cost more than any handler here. It sets the length of the
+// replacer's unexported list of providers back, through its slice header,
+// whose second word is the length.
+func inCaddy(tb testing.TB, r *http.Request) (*http.Request, func()) {
+	r, repl := caddyRequest(r, false)
+	providers := reflect.ValueOf(repl).Elem().FieldByName("providers")
+	length := (*int)(unsafe.Add(unsafe.Pointer(providers.UnsafeAddr()), unsafe.Sizeof(uintptr(0))))
+	n := providers.Len()
+	return r, func() {
+		if providers.Len() > n+1 {
+			tb.Fatalf("the replacer has %d providers, want at most %d", providers.Len(), n+1)
+		}
+		*length = n
+	}
 }
 
 // benchLoop runs body b.N times and reports, besides the wall time
@@ -246,16 +302,23 @@ func benchLoop(b *testing.B, body func()) {
 	}
 }
 
-// BenchmarkCORS measures each library's handler on each scenario.
+// BenchmarkCORS measures each library's handler on each scenario, on a
+// request in the context Caddy gives it (which only caddy-cors reads), but
+// for caddy-cors-bare.
 func BenchmarkCORS(b *testing.B) {
 	for _, sc := range benchScenarios() {
 		for _, lib := range benchLibs {
 			b.Run("scenario="+sc.name+"/lib="+lib.name, func(b *testing.B) {
 				serve := lib.build(b, sc.policy())
+				req, reset := inCaddy(b, sc.req)
+				if lib.bare {
+					req = sc.req
+				}
 				w := &headerWriter{h: make(http.Header)}
 				benchLoop(b, func() {
+					reset()
 					clear(w.h)
-					serve(w, sc.req)
+					serve(w, req)
 				})
 			})
 		}
@@ -267,7 +330,7 @@ func BenchmarkCORS(b *testing.B) {
 func BenchmarkPolicy(b *testing.B) {
 	for _, sc := range benchScenarios() {
 		b.Run("scenario="+sc.name, func(b *testing.B) {
-			h, _ := provision(b, sc.policy().json())
+			h, _ := provision(b, sc.policy().json(caddyVariants[0]))
 			pol := h.policy
 			var d decision
 			benchLoop(b, func() {
@@ -285,7 +348,7 @@ func BenchmarkPolicy(b *testing.B) {
 func BenchmarkPolicySize(b *testing.B) {
 	for _, n := range []int{1, 100, 1000, 10000, 100000} {
 		b.Run(fmt.Sprintf("origins=%d", n), func(b *testing.B) {
-			h, _ := provision(b, sizedPolicy(n).json()) // only for the sizes -bench selects
+			h, _ := provision(b, sizedPolicy(n).json(caddyVariants[0])) // only for the sizes -bench selects
 			for _, m := range []struct{ name, origin string }{
 				{"exact", "https://app.example.com"},
 				{"pattern", "https://a.example.org"},
@@ -308,34 +371,43 @@ func BenchmarkPolicySize(b *testing.B) {
 
 // TestAllocations asserts what the benchmarks report, since allocation
 // counts, unlike timings, do not depend on the machine. The policy decides
-// without allocating. The handler allocates once per request: the values
-// it puts into the response headers, and the writer wrapper that puts them
-// back when the response is committed. Those values cannot live in an
-// array shared between requests, since a later handler may edit them in
-// place (Caddy's header directive does for its replacements) and the
-// access log reads them after the handler has returned; nor in the
-// request's own header slices, which the same edits would then change.
-// Every response carries at least Vary, so every request costs that one
-// allocation.
+// without allocating. The handler allocates once per request, whatever
+// features are on: the writer wrapper that puts the answer back when the
+// response is committed, with the values it puts into the response
+// headers. Those values cannot live in an array shared between requests,
+// since a later handler may edit them in place (Caddy's header directive
+// does for its replacements) and the access log reads them after the
+// handler has returned; nor in the request's own header slices, which the
+// same edits would then change. Every response carries at least Vary, so
+// every request costs that one allocation.
 func TestAllocations(t *testing.T) {
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		benchNext(w, r)
+		return nil
+	})
+	w := &headerWriter{h: make(http.Header)}
 	for _, sc := range benchScenarios() {
-		h, _ := provision(t, sc.policy().json())
-		h.logger = zap.NewNop()
-		next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-			benchNext(w, r)
-			return nil
-		})
-		w := &headerWriter{h: make(http.Header)}
-		t.Run(sc.name, func(t *testing.T) {
-			if n := testing.AllocsPerRun(100, func() {
-				clear(w.h)
-				_ = h.ServeHTTP(w, sc.req, next)
-			}); n != 1 {
-				t.Errorf("ServeHTTP allocates %v times per request, want 1", n)
-			}
-			if len(w.h["Vary"]) == 0 {
-				t.Errorf("no Vary in the response: %v", w.h)
-			}
+		for _, v := range caddyVariants {
+			h := v.handler(t, sc.policy())
+			t.Run(sc.name+"/"+v.name, func(t *testing.T) {
+				req, reset := inCaddy(t, sc.req)
+				if v.bare {
+					req = sc.req
+				}
+				if n := testing.AllocsPerRun(100, func() {
+					reset()
+					clear(w.h)
+					_ = h.ServeHTTP(w, req, next)
+				}); n != 1 {
+					t.Errorf("ServeHTTP allocates %v times per request, want 1", n)
+				}
+				if len(w.h["Vary"]) == 0 && w.h.Get("Content-Type") == "" {
+					t.Errorf("neither Vary nor a refusal's body in the response: %v", w.h)
+				}
+			})
+		}
+		t.Run(sc.name+"/decide", func(t *testing.T) {
+			h, _ := provision(t, sc.policy().json(caddyVariants[0]))
 			var d decision
 			if n := testing.AllocsPerRun(100, func() {
 				d = decision{}
@@ -345,6 +417,26 @@ func TestAllocations(t *testing.T) {
 			}
 		})
 	}
+	// A preflight handed to the next handler needs room for more header
+	// values than any other request, in the same one allocation.
+	h, _ := provision(t, strings.TrimSuffix(smallPolicy.json(caddyVariants[0]), "}")+`, "options_passthrough": true}`)
+	maxAge := []string{"1"} // what the next handler writes costs it an allocation of its own with Set
+	next = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header()["Access-Control-Max-Age"] = maxAge // replaced when committed, without allocating
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+	req := request("OPTIONS", "Origin: https://app.example.com", "Access-Control-Request-Method: PUT",
+		"Access-Control-Request-Headers: content-type,x-api-key", "Access-Control-Request-Private-Network: true")
+	if n := testing.AllocsPerRun(100, func() {
+		clear(w.h)
+		_ = h.ServeHTTP(w, req, next)
+	}); n != 1 {
+		t.Errorf("a preflight handed on allocates %v times, want 1", n)
+	}
+	if got := w.h["Access-Control-Max-Age"]; len(got) != 1 || got[0] != "600" {
+		t.Errorf("Access-Control-Max-Age %v, want [600]", got)
+	}
 }
 
 // BenchmarkCrossOriginCheck measures cross_origin_protection's decision
@@ -352,95 +444,12 @@ func TestAllocations(t *testing.T) {
 func BenchmarkCrossOriginCheck(b *testing.B) {
 	for _, sc := range benchScenarios() {
 		b.Run("scenario="+sc.name, func(b *testing.B) {
-			h, _ := provision(b, strings.Replace(sc.policy().json(), `"cross_origin_protection": false`, `"cross_origin_protection": true`, 1))
+			h, _ := provision(b, sc.policy().json(caddyVariant{protection: true}))
 			var r refusal
 			benchLoop(b, func() {
 				r = h.policy.checkCrossOrigin(sc.req)
 			})
 			_ = r
 		})
-	}
-}
-
-// caddyContext is a request context that holds what Caddy's HTTP server
-// gives its handlers and the handler looks up: a replacer, new for each
-// request.
-type caddyContext struct {
-	context.Context
-	repl *caddy.Replacer
-}
-
-func (c *caddyContext) Value(key any) any {
-	switch key {
-	case caddy.ReplacerCtxKey:
-		return c.repl
-	}
-	return c.Context.Value(key)
-}
-
-// observeVariants are what BenchmarkObserve turns on: nothing, Caddy's
-// metrics, and a shadow policy beside them that agrees with the policy on
-// every request or that would refuse https://app.example.com.
-var observeVariants = []struct {
-	name    string
-	metrics bool
-	shadow  string // the shadow policy's JSON, if any
-}{
-	{"off", false, ""},
-	{"metrics", true, ""},
-	{"metrics+shadow", true, `{"allowed_origins": ` + jsonList(smallPolicy.origins()) + `, "allow_credentials": true, ` +
-		`"allowed_methods": ` + jsonList(benchMethods) + `, "allowed_headers": ` + jsonList(benchHeaders) + `}`},
-	{"metrics+shadow-disagrees", true, `{"allowed_origins": ["https://*.example.org"], "allow_credentials": true, ` +
-		`"allowed_methods": ` + jsonList(benchMethods) + `, "allowed_headers": ` + jsonList(benchHeaders) + `}`},
-}
-
-// BenchmarkObserve measures the handler on the scenarios of the small
-// policy with each observeVariant, in a request context that holds a
-// replacer as Caddy's does, with the provider Caddy's HTTP server maps into
-// it. Rather than make a new replacer for each request, which would cost
-// more than the handler, it takes the handler's provider off again: it
-// sets the length of the replacer's unexported list of providers back,
-// through its slice header, whose second word is the length.
-//
-//	go test -run '^$' -bench 'Observe' -benchmem -count 6 .
-func BenchmarkObserve(b *testing.B) {
-	for _, sc := range benchScenarios() {
-		if sc.big {
-			continue
-		}
-		for _, v := range observeVariants {
-			b.Run("scenario="+sc.name+"/observe="+v.name, func(b *testing.B) {
-				js := smallPolicy.json()
-				if v.shadow != "" {
-					js = strings.TrimSuffix(js, "}") + `, "shadow": ` + v.shadow + `}`
-				}
-				h, _ := provision(b, js)
-				h.logger = zap.NewNop()
-				if v.metrics {
-					withMetrics(b, h)
-				}
-				next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-					benchNext(w, r)
-					return nil
-				})
-				repl := caddy.NewReplacer()
-				repl.Map(func(string) (any, bool) { return nil, false })
-				providers := reflect.ValueOf(repl).Elem().FieldByName("providers")
-				length := (*int)(unsafe.Add(unsafe.Pointer(providers.UnsafeAddr()), unsafe.Sizeof(uintptr(0))))
-				n := providers.Len()
-				req := sc.req.WithContext(&caddyContext{Context: sc.req.Context(), repl: repl})
-				w := &headerWriter{h: make(http.Header)}
-				benchLoop(b, func() {
-					*length = n
-					clear(w.h)
-					if err := h.ServeHTTP(w, req, next); err != nil {
-						b.Fatal(err)
-					}
-				})
-				if providers.Len() != n+1 {
-					b.Fatalf("the replacer has %d providers, want %d", providers.Len(), n+1)
-				}
-			})
-		}
 	}
 }

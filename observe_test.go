@@ -241,7 +241,7 @@ func TestPlaceholderAllocations(t *testing.T) {
 // at one allocation per request when the server writes no access log. It
 // reports what the access log fields add when it does.
 func TestObserveAllocations(t *testing.T) {
-	js := smallPolicy.json()
+	js := smallPolicy.json(caddyVariants[0])
 	shadowed := strings.TrimSuffix(js, "}") + `, "shadow": {"allowed_origins": ` + jsonList(smallPolicy.origins()) +
 		`, "allow_credentials": true, "allowed_methods": ` + jsonList(benchMethods) + `, "allowed_headers": ` + jsonList(benchHeaders) + `}}`
 	for _, cfg := range []struct{ name, js string }{{"metrics", js}, {"metrics+shadow", shadowed}} {

@@ -5,8 +5,9 @@
 //
 //	benchstat -col /lib -format csv bench/results.txt | go run ./bench/chart > bench/chart.svg
 //
-// With -ratios it writes instead a Markdown table of the first library's
-// time over the fastest of the libraries named by -vs, per scenario.
+// With -ratios it writes instead Markdown tables of the first library's
+// time, and its variants', over the fastest of the libraries named by -vs,
+// per scenario.
 package main
 
 import (
@@ -124,11 +125,16 @@ const (
 	plotWidth  = 620
 	barHeight  = 9
 	groupGap   = 10
-	top        = 60
+	top        = 76 // below the title and two rows of legend
 	bottomAxis = 40
+
+	legendColumns = 4
+	legendWidth   = 160
 )
 
-var colors = []string{"#1b7837", "#2166ac", "#d6604d", "#999999", "#762a83", "#e08214"}
+// colors are the libraries' colors, in their order: caddy-cors and its
+// variants in greens and blues, then the other libraries.
+var colors = []string{"#1b7837", "#5aae61", "#2166ac", "#4393c3", "#92c5de", "#d6604d", "#e08214", "#999999"}
 
 // drawSVG writes the chart. Bars grow to the right on a logarithmic scale
 // of nanoseconds, labelled with their value.
@@ -158,9 +164,9 @@ func (t *table) drawSVG(w io.Writer, title string) {
 	fmt.Fprintf(w, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(w, `<text x="%d" y="20" font-size="14" font-weight="bold">%s</text>`+"\n", labelWidth, html.EscapeString(title))
 	for i, lib := range t.libs {
-		lx := labelWidth + i*150
-		fmt.Fprintf(w, `<rect x="%d" y="32" width="12" height="12" fill="%s"/><text x="%d" y="42">%s</text>`+"\n",
-			lx, colors[i%len(colors)], lx+16, html.EscapeString(lib))
+		lx, ly := labelWidth+(i%legendColumns)*legendWidth, 32+(i/legendColumns)*16
+		fmt.Fprintf(w, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n",
+			lx, ly, colors[i%len(colors)], lx+16, ly+10, html.EscapeString(lib))
 	}
 	axisY := float64(height - bottomAxis)
 	for e := minExp; e <= maxExp; e++ {
@@ -189,8 +195,11 @@ func (t *table) drawSVG(w io.Writer, title string) {
 	fmt.Fprintln(w, "</svg>")
 }
 
-// writeRatios writes, per scenario, the first library's median, the
-// fastest median among the libraries named in vs, and their ratio.
+// writeRatios writes three Markdown tables, per scenario: the medians of
+// the first library and of its variants (the libraries whose names begin
+// with its name) beside the fastest median among the libraries named in vs;
+// each of them over that fastest median; and each variant over the first
+// library.
 func (t *table) writeRatios(w io.Writer, vs []string) error {
 	var cols []int
 	for _, name := range vs {
@@ -200,7 +209,28 @@ func (t *table) writeRatios(w io.Writer, vs []string) error {
 		}
 		cols = append(cols, i)
 	}
-	fmt.Fprintf(w, "| scenario | %s | fastest of %s | ratio |\n|---|--:|--:|--:|\n", t.libs[0], strings.Join(vs, ", "))
+	var ours []int
+	for i, lib := range t.libs {
+		if strings.HasPrefix(lib, t.libs[0]) {
+			ours = append(ours, i)
+		}
+	}
+	header := func(first string, libs []int, last string) {
+		fmt.Fprintf(w, "| %s |", first)
+		for _, i := range libs {
+			fmt.Fprintf(w, " %s |", t.libs[i])
+		}
+		if last != "" {
+			fmt.Fprintf(w, " %s |", last)
+		}
+		fmt.Fprint(w, "\n|---|")
+		for range len(libs) + min(len(last), 1) {
+			fmt.Fprint(w, "--:|")
+		}
+		fmt.Fprintln(w)
+	}
+	fastest := make([]float64, len(t.scenarios))
+	header("scenario", ours, "fastest of "+strings.Join(vs, ", "))
 	for s, name := range t.scenarios {
 		best, bestLib := math.Inf(1), ""
 		for _, c := range cols {
@@ -208,8 +238,30 @@ func (t *table) writeRatios(w io.Writer, vs []string) error {
 				best, bestLib = v, t.libs[c]
 			}
 		}
-		ours := t.values[s][0]
-		fmt.Fprintf(w, "| %s | %s | %s (%s) | %.2f |\n", name, formatNs(ours*1e9), formatNs(best*1e9), bestLib, ours/best)
+		fastest[s] = best
+		fmt.Fprintf(w, "| %s |", name)
+		for _, i := range ours {
+			fmt.Fprintf(w, " %s |", formatNs(t.values[s][i]*1e9))
+		}
+		fmt.Fprintf(w, " %s (%s) |\n", formatNs(best*1e9), bestLib)
+	}
+	fmt.Fprintf(w, "\nOver the fastest of %s:\n\n", strings.Join(vs, ", "))
+	header("scenario", ours, "")
+	for s, name := range t.scenarios {
+		fmt.Fprintf(w, "| %s |", name)
+		for _, i := range ours {
+			fmt.Fprintf(w, " %.2f |", t.values[s][i]/fastest[s])
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\nOver %s:\n\n", t.libs[0])
+	header("scenario", ours[1:], "")
+	for s, name := range t.scenarios {
+		fmt.Fprintf(w, "| %s |", name)
+		for _, i := range ours[1:] {
+			fmt.Fprintf(w, " %.2f |", t.values[s][i]/t.values[s][ours[0]])
+		}
+		fmt.Fprintln(w)
 	}
 	return nil
 }
