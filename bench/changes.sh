@@ -68,17 +68,20 @@ function median(s,   a, k, i, j, t) {
 END {
 	printf "| scenario |"; for (j = 1; j <= nc; j++) printf " %s |", commits[j]
 	for (j = 2; j <= nc; j++) printf " %s/%s |", commits[j], commits[j - 1]
-	printf " %s/%s |\n|---|", commits[nc], commits[1]
-	for (j = 1; j <= 2 * nc; j++) printf "--:|"
+	if (nc > 2) printf " %s/%s |", commits[nc], commits[1]
+	printf "\n|---|"
+	for (j = 1; j < 2 * nc + (nc > 2); j++) printf "--:|"
 	printf "\n"
 	for (i = 1; i <= ns; i++) {
 		sc = order[i]; printf "| %s |", sc
 		for (j = 1; j <= nc; j++) { m[j] = median(cpu[commits[j] " " sc]); printf " %.0f ns (%s B) |", m[j], bytes[commits[j] " " sc] }
 		for (j = 2; j <= nc; j++) printf " %.2f |", m[j] / m[j - 1]
-		printf " %.2f |\n", m[nc] / m[1]
+		if (nc > 2) printf " %.2f |", m[nc] / m[1]
+		printf "\n"
 		for (j = 1; j <= nc; j++) lg[j] += log(m[j])
 	}
 	printf "| geomean |"; for (j = 1; j <= nc; j++) { g[j] = exp(lg[j] / ns); printf " %.0f ns |", g[j] }
 	for (j = 2; j <= nc; j++) printf " %.2f |", g[j] / g[j - 1]
-	printf " %.2f |\n", g[nc] / g[1]
+	if (nc > 2) printf " %.2f |", g[nc] / g[1]
+	printf "\n"
 }' "$out"

@@ -125,7 +125,6 @@ const (
 	plotWidth  = 620
 	barHeight  = 9
 	groupGap   = 10
-	top        = 76 // below the title and two rows of legend
 	bottomAxis = 40
 
 	legendColumns = 4
@@ -134,7 +133,7 @@ const (
 
 // colors are the libraries' colors, in their order: caddy-cors and its
 // variants in greens and blues, then the other libraries.
-var colors = []string{"#1b7837", "#5aae61", "#2166ac", "#4393c3", "#92c5de", "#d6604d", "#e08214", "#999999"}
+var colors = []string{"#1b7837", "#7fbf7b", "#2166ac", "#4393c3", "#92c5de", "#542788", "#d6604d", "#e08214", "#999999"}
 
 // drawSVG writes the chart. Bars grow to the right on a logarithmic scale
 // of nanoseconds, labelled with their value.
@@ -156,6 +155,8 @@ func (t *table) drawSVG(w io.Writer, title string) {
 		return labelWidth + plotWidth*(math.Log10(ns)-minExp)/(maxExp-minExp)
 	}
 	groupHeight := float64(len(t.libs)*barHeight + groupGap)
+	legendRows := (len(t.libs) + legendColumns - 1) / legendColumns
+	top := 44 + 16*legendRows // below the title and the legend
 	height := top + int(groupHeight)*len(t.scenarios) + bottomAxis
 	width := labelWidth + plotWidth + 90
 
