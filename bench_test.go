@@ -274,6 +274,9 @@ func caddyLibs() []benchLib {
 func inCaddy(tb testing.TB, r *http.Request) (*http.Request, func()) {
 	r, repl := caddyRequest(r, false)
 	providers := reflect.ValueOf(repl).Elem().FieldByName("providers")
+	if providers.Kind() != reflect.Slice {
+		tb.Fatalf("caddy.Replacer has no list of providers to reset (%v): the benchmark needs another way to reuse a replacer", providers.Kind())
+	}
 	length := (*int)(unsafe.Add(unsafe.Pointer(providers.UnsafeAddr()), unsafe.Sizeof(uintptr(0))))
 	n := providers.Len()
 	return r, func() {

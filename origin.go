@@ -372,7 +372,8 @@ func serializeIPv6(a [16]byte) string {
 
 // originSet decides whether a request's Origin is allowed by the exact
 // origins, patterns and regexps of a policy. Its cost does not grow with the
-// number of exact origins or patterns: each is found through a map.
+// number of exact origins or patterns: up to eight of a kind are compared
+// one by one, and past that each is found through a map (see smallMap).
 type originSet struct {
 	exact    stringSet
 	schemes  smallMap[*schemePatterns]

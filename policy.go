@@ -251,9 +251,9 @@ func (p *policy) allowsMethod(method string) bool {
 }
 
 // maxHeaderList is how many allowed header names are compared one by one
-// rather than looked up in a map: comparing a few strings, which differ in
-// length more often than not, costs less than hashing the name.
-const maxHeaderList = 8
+// rather than looked up in a map, for the reason smallMap does (the names
+// are compared case-insensitively, which smallMap does not do).
+const maxHeaderList = maxListed
 
 func hasValue(values []string, v string) bool {
 	return len(values) == 1 && values[0] == v

@@ -40,8 +40,10 @@ type decision struct {
 }
 
 // answer is what the response to a request carries, in a compact form: the
-// values that every answer of a policy shares stay in the policy. It is
-// kept until the response is committed, so it is small.
+// values that every answer of a policy shares stay in the policy. The
+// writer of a request handed to the next handler keeps it until the
+// response is committed, without a preflight's fields unless it is one
+// (see newCORSWriter).
 type answer struct {
 	p              *policy
 	origin         string // Access-Control-Allow-Origin, "" for none
