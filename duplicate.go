@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -26,10 +27,14 @@ import (
 const directivesKey = "cors.directives"
 
 // blockKey identifies one block of a Caddyfile: a site block, or a block
-// nested in it such as handle or route.
+// nested in it such as handle or route, by the identity of Caddy's values
+// for it. They are pointers, not addresses held as integers: the adapter
+// drops a block's values once it is parsed, and the garbage collector could
+// give their memory to a later block, which would then look like the same
+// block. As keys of the State's map, they stay alive for the adaptation.
 type blockKey struct {
-	site  uintptr // the site block's segments
-	block uintptr // the block's BlockState map
+	site  unsafe.Pointer // the site block's segments
+	block unsafe.Pointer // the block's BlockState map
 }
 
 // noteDirective records the cors directive whose name is the token
@@ -96,7 +101,7 @@ func blockOf(h httpcaddyfile.Helper) (blockKey, bool) {
 	if !segments.IsValid() || segments.Kind() != reflect.Slice || segments.Len() == 0 || h.BlockState == nil {
 		return blockKey{}, false
 	}
-	return blockKey{site: segments.Pointer(), block: reflect.ValueOf(h.BlockState).Pointer()}, true
+	return blockKey{site: segments.UnsafePointer(), block: reflect.ValueOf(h.BlockState).UnsafePointer()}, true
 }
 
 // maxUnwrap bounds the walk down a chain of response writer wrappers.

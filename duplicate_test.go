@@ -1,10 +1,14 @@
 package cors
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
@@ -100,5 +104,39 @@ func TestDecidedBy(t *testing.T) {
 				t.Errorf("decidedBy allocates %v times", n)
 			}
 		})
+	}
+}
+
+// TestDistinctBlocksUnderGC adapts a Caddyfile whose many handle blocks each
+// hold their own cors, while the garbage collector runs: a block is told
+// apart from the others by the identity of Caddy's own values for it, and
+// once a block is parsed, nothing but this check may keep them alive. Were
+// the check to hold mere addresses, a later block could be given the memory
+// of an earlier one and be refused as its duplicate.
+func TestDistinctBlocksUnderGC(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("api.example.com {\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "\thandle /p%d/* {\n\t\tcors https://app%d.example.com\n\t\trespond ok\n\t}\n", i, i)
+	}
+	b.WriteString("}\n")
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for range 20 {
+		if _, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(b.String()), nil); err != nil {
+			t.Fatalf("a Caddyfile with a cors in each of its handle blocks is refused: %v", err)
+		}
 	}
 }
