@@ -77,7 +77,7 @@ func TestSecondHandlerDecidesNothing(t *testing.T) {
 // TestDecidedBy checks how a handler finds the writer of a cors handler
 // that came before it.
 func TestDecidedBy(t *testing.T) {
-	cw := &corsWriter{}
+	cw, _ := newCORSWriter(&answer{})
 	cw.ResponseWriter = httptest.NewRecorder()
 	wrap := func(w http.ResponseWriter) http.ResponseWriter {
 		return &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}

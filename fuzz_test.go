@@ -356,6 +356,7 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("http://localhost:*", fuzzCredentials|fuzzRegexp|fuzzPassthrough, "OPTIONS", "https://pr.regexp.example", "DELETE", "")
 	f.Add("https://*.example.com", fuzzPrivateNetwork|fuzzRequestPrivateNetwork|fuzzUpstreamCORS, "OPTIONS", "https://a.example.com", "GET", "")
 	f.Add("https://app.example.com", fuzzUpstreamCORS|fuzzNextError, "POST", "https://app.example.com\nhttps://app.example.com", "", "")
+	f.Add("https://app.example.com", fuzzPassthrough|fuzzUpstreamCORS|fuzzCredentials|fuzzPrivateNetwork|fuzzRequestPrivateNetwork, "OPTIONS", "https://app.example.com", "PUT", "x-api-key")
 	f.Fuzz(func(t *testing.T, origins string, flags uint16, method, origin, requestMethod, requestHeaders string) {
 		has := func(bit uint16) bool { return flags&bit != 0 }
 

@@ -486,11 +486,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	// The one allocation: the response writer wrapper, which holds the
 	// answer and the values of the headers.
-	cw := newCORSWriter(&d.answer)
+	cw, slots := newCORSWriter(&d.answer)
 	// The next handlers see the CORS headers, and so does the error path,
 	// where Caddy writes the error response on its own writer with the
 	// same header map.
-	d.set(w.Header(), cw.slots)
+	d.set(w.Header(), slots)
 	// The answer is applied again when the next handlers commit the
 	// response, and otherwise when they are done (an error response or an
 	// empty 200), even if they panic: whatever they wrote into the CORS

@@ -3,6 +3,7 @@ package cors
 import (
 	"io"
 	"net/http"
+	"unsafe"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
@@ -12,16 +13,15 @@ import (
 // what they wrote into the CORS headers in the meantime is replaced.
 //
 // It is the one allocation of a request the next handler sees, so it holds
-// no more than that request needs: the answer's fields, without a
-// preflight's, and room for the values of its headers, which lives in the
-// same allocation (see newCORSWriter).
+// no more than that request's answer needs. It is the head of one of three
+// types, which its form names: the rest of the allocation holds the
+// answer's fields that its form needs and room for the values of its
+// headers (see newCORSWriter and tail).
 type corsWriter struct {
 	caddyhttp.ResponseWriterWrapper
-	p      *policy
-	origin string           // answer.origin
-	pre    *preflightAnswer // a preflight's method and headers; nil for any other request
-	slots  []string         // room for the values of the answer's headers, one each
-	flags  answerFlags
+	p     *policy
+	flags answerFlags
+	form  writerForm
 	// committed records that the final response header was written.
 	committed bool
 	// touched records that a handler behind this one reached the response
@@ -38,59 +38,84 @@ type answerFlags struct {
 	preflight, options, privateNetwork bool
 }
 
-// preflightAnswer is what a preflight's answer holds that no other answer
-// does.
-type preflightAnswer struct {
-	method, allowHeaders string
-}
+// writerForm names the type a corsWriter is the head of.
+type writerForm uint8
+
+const (
+	// formAllowsNothing: a request without Origin, or from a refused
+	// origin, whose answer sends no owned header, only Vary.
+	formAllowsNothing writerForm = iota
+	// formActual: an allowed actual request.
+	formActual
+	// formPreflight: an allowed preflight handed on (options_passthrough).
+	formPreflight
+)
+
+// The three types a corsWriter heads, one per form. Each holds room for
+// one value per owned header its answer can send, and one for Vary.
+type (
+	allowsNothingWriter struct {
+		corsWriter
+		slots [1]string
+	}
+	actualWriter struct {
+		corsWriter
+		origin string
+		// Access-Control-Allow-Origin, -Allow-Credentials,
+		// -Expose-Headers and Vary.
+		slots [4]string
+	}
+	preflightWriter struct {
+		corsWriter
+		origin, method, allowHeaders string
+		slots                        [numOwned + 1]string
+	}
+)
 
 // newCORSWriter allocates the writer of a request that goes on to the next
-// handler, with room for the values of a's headers: one for Vary alone when
-// a allows nothing (a request without Origin, a refused origin), four for
-// an allowed actual request (Access-Control-Allow-Origin, -Allow-
-// Credentials, -Expose-Headers and Vary), and one for every header a
-// preflight's answer may hold when a preflight is handed on.
-func newCORSWriter(a *answer) *corsWriter {
-	var cw *corsWriter
+// handler, in the form a's answer needs, and returns it with the room for
+// the values of a's headers.
+func newCORSWriter(a *answer) (*corsWriter, []string) {
+	var (
+		cw    *corsWriter
+		slots []string
+	)
 	switch {
-	case a.preflight:
-		w := &struct {
-			corsWriter
-			pre   preflightAnswer
-			slots [numOwned + 1]string
-		}{}
-		w.pre = preflightAnswer{a.method, a.allowHeaders}
-		w.corsWriter.pre, w.corsWriter.slots = &w.pre, w.slots[:]
-		cw = &w.corsWriter
 	case a.origin == "":
-		w := &struct {
-			corsWriter
-			slots [1]string
-		}{}
-		w.corsWriter.slots = w.slots[:]
-		cw = &w.corsWriter
+		w := &allowsNothingWriter{corsWriter: corsWriter{form: formAllowsNothing}}
+		cw, slots = &w.corsWriter, w.slots[:]
+	case a.preflight:
+		w := &preflightWriter{corsWriter: corsWriter{form: formPreflight}, origin: a.origin, method: a.method, allowHeaders: a.allowHeaders}
+		cw, slots = &w.corsWriter, w.slots[:]
 	default:
-		w := &struct {
-			corsWriter
-			slots [4]string
-		}{}
-		w.corsWriter.slots = w.slots[:]
-		cw = &w.corsWriter
+		w := &actualWriter{corsWriter: corsWriter{form: formActual}, origin: a.origin}
+		cw, slots = &w.corsWriter, w.slots[:]
 	}
-	cw.p, cw.origin, cw.flags = a.p, a.origin, answerFlags{a.preflight, a.options, a.privateNetwork}
-	return cw
+	cw.p, cw.flags = a.p, answerFlags{a.preflight, a.options, a.privateNetwork}
+	return cw, slots
 }
 
-// answer returns the answer the writer puts back.
-func (w *corsWriter) answer() answer {
+// tail returns the answer the writer puts back, and the room for the
+// values of its headers, from the type w heads. A corsWriter is made only
+// by newCORSWriter, as the first field of the type its form names, so that
+// type starts at w's address and the conversion stays inside w's
+// allocation (which the race detector's pointer checks verify).
+func (w *corsWriter) tail() (answer, []string) {
 	a := answer{
-		p: w.p, origin: w.origin,
+		p:         w.p,
 		preflight: w.flags.preflight, options: w.flags.options, privateNetwork: w.flags.privateNetwork,
 	}
-	if w.pre != nil {
-		a.method, a.allowHeaders = w.pre.method, w.pre.allowHeaders
+	switch w.form {
+	case formActual:
+		t := (*actualWriter)(unsafe.Pointer(w))
+		a.origin = t.origin
+		return a, t.slots[:]
+	case formPreflight:
+		t := (*preflightWriter)(unsafe.Pointer(w))
+		a.origin, a.method, a.allowHeaders = t.origin, t.method, t.allowHeaders
+		return a, t.slots[:]
 	}
-	return a
+	return a, (*allowsNothingWriter)(unsafe.Pointer(w)).slots[:]
 }
 
 // Header returns the response headers, which the next handlers may change:
@@ -130,8 +155,8 @@ func (w *corsWriter) commit() {
 // behind this one could have changed them.
 func (w *corsWriter) commitHeader() {
 	if w.touched {
-		a := w.answer()
-		a.apply(w.ResponseWriter.Header(), w.slots)
+		a, slots := w.tail()
+		a.apply(w.ResponseWriter.Header(), slots)
 	}
 }
 
