@@ -36,26 +36,43 @@ func (p *policy) checkRequestHeaders(lines []string) (string, refusal) {
 	if size > maxRequestHeadersBytes {
 		return "", refusal{refusedTooManyHeaders, headerRequestHeaders}
 	}
-	if tooManyElements(lines) {
+	// A line holds at most one element more than it has bytes, so only
+	// longer lines can hold too many.
+	if size+len(lines) > maxRequestHeadersElements && tooManyElements(lines) {
 		return "", refusal{refusedTooManyHeaders, headerRequestHeaders}
 	}
 	verbatim := len(lines) == 1 // the one line can be echoed as it is
 	for _, line := range lines {
-		for rest := line; ; {
-			elem, next, more := strings.Cut(rest, ",")
-			rest = next
-			name := trimOWS(elem)
-			if len(name) != len(elem) || name == "" {
+		// One pass over each element: optional whitespace, a token,
+		// optional whitespace, then a comma or the end of the line.
+		for i := 0; ; i++ {
+			start := i
+			for i < len(line) && isOWS(line[i]) {
+				i++
+			}
+			nameStart, lower := i, true
+			for ; i < len(line) && tokenChars[line[i]]; i++ {
+				if 'A' <= line[i] && line[i] <= 'Z' {
+					lower = false
+				}
+			}
+			name := line[nameStart:i]
+			nameEnd := i
+			for i < len(line) && isOWS(line[i]) {
+				i++
+			}
+			if i < len(line) && line[i] != ',' {
+				return "", refusal{refusedMalformed, headerRequestHeaders}
+			}
+			if name == "" || nameStart != start || nameEnd != i || !lower {
 				verbatim = false
 			}
 			if name != "" {
-				lower, r := p.allowsRequestHeader(name)
-				if r.reason != allowed {
+				if r := p.allowsRequestHeader(name, lower); r.reason != allowed {
 					return "", r
 				}
-				verbatim = verbatim && lower
 			}
-			if !more {
+			if i == len(line) {
 				break
 			}
 		}
@@ -89,29 +106,19 @@ func tooManyElements(lines []string) bool {
 	return elements > maxRequestHeadersElements
 }
 
-// allowsRequestHeader checks one requested name, and reports whether it is
-// already in lower case.
-func (p *policy) allowsRequestHeader(name string) (lower bool, r refusal) {
-	lower = true
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !tokenChars[c] {
-			return false, refusal{refusedMalformed, headerRequestHeaders}
-		}
-		if 'A' <= c && c <= 'Z' {
-			lower = false
-		}
-	}
+// allowsRequestHeader checks one requested name, a token, which lower says
+// is already in lower case.
+func (p *policy) allowsRequestHeader(name string, lower bool) refusal {
 	if p.anyHeader {
 		// "*" covers every name but Authorization, as in browsers.
 		// https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name
 		if !p.authorization && strings.EqualFold(name, nonWildcardRequestHeader) {
-			return lower, refusal{refusedAuthorization, name}
+			return refusal{refusedAuthorization, name}
 		}
-		return lower, refusal{}
+		return refusal{}
 	}
 	if len(name) > p.maxHeaderLen {
-		return lower, refusal{refusedHeader, name}
+		return refusal{refusedHeader, name}
 	}
 	var ok bool
 	switch {
@@ -135,9 +142,9 @@ func (p *policy) allowsRequestHeader(name string) (lower bool, r refusal) {
 		_, ok = p.headers[strings.ToLower(name)]
 	}
 	if !ok {
-		return lower, refusal{refusedHeader, name}
+		return refusal{refusedHeader, name}
 	}
-	return lower, refusal{}
+	return refusal{}
 }
 
 // toLowerBit returns the bit that lowers c if c is an upper-case ASCII
