@@ -86,6 +86,15 @@ func (a *answer) value(i owned) string {
 	return ""
 }
 
+// sendable returns how many of the owned headers, in order, value needs to be
+// asked about: none for an answer that allows nothing, which sends none.
+func (a *answer) sendable() owned {
+	if a.origin == "" {
+		return 0
+	}
+	return numOwned
+}
+
 // vary returns the names the Vary header must hold, "" for none.
 func (a *answer) vary() string {
 	switch {
@@ -110,7 +119,7 @@ func (a *answer) vary() string {
 // response: one per owned header it sends, and one for Vary.
 func (a *answer) slotsNeeded() int {
 	n := 0
-	for i := range numOwned {
+	for i := range a.sendable() {
 		if a.value(i) != "" {
 			n++
 		}
@@ -160,7 +169,7 @@ func ownedIndex(name string) owned {
 // the response is committed.
 func (a *answer) set(h http.Header, slots []string) {
 	k := 0
-	for i := range numOwned {
+	for i := range a.sendable() {
 		if want := a.value(i); want != "" {
 			slots[k] = want
 			h[ownedNames[i]] = slots[k : k+1 : k+1]
@@ -197,7 +206,7 @@ func (a *answer) apply(h http.Header, slots []string) {
 		}
 	}
 	k := 0
-	for i := range numOwned {
+	for i := range a.sendable() {
 		if want := a.value(i); want != "" {
 			if !right[i] {
 				slots[k] = want
