@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the Go benchmarks as BENCHMARKS.md reports them: every scenario and
 # library, caddy-cors's variants among them (metrics, a shadow policy,
-# cross_origin_protection, all three), in COUNT rounds (default 8) of
+# cross_origin_protection, all three), in COUNT rounds (default 12) of
 # BENCHTIME each (default 0.5s), into bench/results.txt; then prints the
-# benchstat tables and the ratios, and redraws bench/chart.svg (CPU time)
+# benchstat tables and the ratios (of the medians, and the medians of the
+# ratios of each round), and redraws bench/chart.svg (CPU time)
 # and bench/chart-wall.svg (wall time). With --report-only, it reuses
 # bench/results.txt.
 #
@@ -14,7 +15,7 @@
 # On a shared machine, run it as root under nice -n -10 (see BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-count=${COUNT:-8}
+count=${COUNT:-12}
 benchtime=${BENCHTIME:-0.5s}
 benchstat() { go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$@"; }
 
@@ -41,6 +42,9 @@ for unit in sec/op cpu-sec/op; do
 	echo "caddy-cors and its variants against the faster of rs/cors and go-chi/cors, $unit:"
 	benchstat -col /lib -format csv -filter '.name:CORS' bench/results.txt 2>/dev/null | go run ./bench/chart -unit "$unit" -ratios
 done
+echo
+echo "caddy-cors and its variants against the faster of rs/cors and go-chi/cors, cpu-sec/op, round by round:"
+go run ./bench/chart -paired -unit cpu-sec/op <bench/results.txt
 benchstat -col /lib -format csv -filter '.name:CORS' bench/results.txt 2>/dev/null >bench/results.csv
 go run ./bench/chart -unit cpu-sec/op -title "CPU time per request (cpu-ns/op), median of $count runs, lower is better" \
 	<bench/results.csv >bench/chart.svg

@@ -7,7 +7,10 @@
 //
 // With -ratios it writes instead Markdown tables of the first library's
 // time, and its variants', over the fastest of the libraries named by -vs,
-// per scenario.
+// per scenario. With -paired it reads bench/run.sh's raw output instead of
+// benchstat's, and writes the medians of the ratios taken round by round:
+//
+//	go run ./bench/chart -paired -unit cpu-sec/op < bench/results.txt
 package main
 
 import (
@@ -32,8 +35,19 @@ func main() {
 	title := flag.String("title", "Time per request (median, lower is better)", "the chart's title")
 	prefix := flag.String("benchmark", "CORS/", "draw the rows whose name starts with this")
 	ratios := flag.Bool("ratios", false, "write a Markdown table of ratios instead of the chart")
-	vs := flag.String("vs", "rs-cors,go-chi-cors", "with -ratios, the libraries to compare the first one with")
+	vs := flag.String("vs", "rs-cors,go-chi-cors", "with -ratios or -paired, the libraries to compare the first one with")
+	paired := flag.Bool("paired", false, "read go test's output, in rounds, and write the medians of the ratios of each round")
 	flag.Parse()
+	if *paired {
+		w := bufio.NewWriter(os.Stdout)
+		if err := writePaired(w, os.Stdin, *unit, *prefix, strings.Split(*vs, ",")); err != nil {
+			log.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	t, err := readTable(os.Stdin, *unit, *prefix)
 	if err != nil {
 		log.Fatal(err)
