@@ -156,7 +156,8 @@ func FuzzOriginSetContains(f *testing.F) {
 // FuzzCheckRequestHeaders compares the bounded scanner of
 // Access-Control-Request-Headers with the reference reading of the list
 // (split, trim, lower-case, look up), under a list of names, under "*", and
-// under "*" with Authorization, in one line (the high bit of which) or two.
+// under "*" with Authorization, in one line (when the high bit of which is
+// set) or two.
 func FuzzCheckRequestHeaders(f *testing.F) {
 	f.Add(uint8(0), "content-type,x-api-key", "")
 	f.Add(uint8(0), " Content-Type ,, X-API-KEY ", "authorization")

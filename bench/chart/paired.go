@@ -26,6 +26,7 @@ func writePaired(w io.Writer, r io.Reader, unit, prefix string, vs []string) err
 		scenarios []string
 		libs      []string
 	)
+	column := strings.Replace(unit, "sec/op", "ns/op", 1) // go test's name for benchstat's unit
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -46,7 +47,7 @@ func writePaired(w io.Writer, r io.Reader, unit, prefix string, vs []string) err
 		}
 		scenario = strings.TrimPrefix(scenario, "scenario=")
 		for i := 1; i+1 < len(fields); i++ {
-			if fields[i+1] == strings.Replace(unit, "sec/op", "ns/op", 1) {
+			if fields[i+1] == column {
 				v, err := strconv.ParseFloat(fields[i], 64)
 				if err != nil {
 					return fmt.Errorf("%s: %v", fields[0], err)
