@@ -42,7 +42,7 @@ if [ "${1:-}" != "--report-only" ]; then
 				-test.bench "^BenchmarkCORS\$/scenario=($scenarios)\$/lib=(caddy-cors|caddy-cors-bare|rs-cors|go-chi-cors)\$")
 			(cd "$tmp/shared" && "$tmp/shared.test" -test.run '^$' -test.benchmem -test.benchtime 0.5s \
 				-test.bench "^BenchmarkCORS\$/scenario=($scenarios)\$/lib=(caddy-cors|caddy-cors-bare)\$") |
-				sed -E 's,/lib=(caddy-cors[^ -]*(-bare)?)-,/lib=\1-shared-,'
+				sed -E 's,/lib=(caddy-cors(-bare)?)-,/lib=\1-shared-,'
 			echo "# round $round done $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 			echo "round $round of $rounds done" >&2
 		done
