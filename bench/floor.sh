@@ -6,6 +6,9 @@
 # no-shared-slice rule forbids (a later handler that edits a value in
 # place would change it for every response) and serves this measurement
 # only, on one goroutine; its TestAllocations fails, as it should.
+# The patch follows the code of module.go and writer.go: when they change
+# so that it no longer applies, git apply says so and the script stops,
+# and the patch must be made again.
 #
 # Both builds run the scenarios whose targets the allocation decides, in
 # ROUNDS rounds (default 12) that run each build once, the libraries of
